@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/paastis/paastis/internal/config"
 	"github.com/paastis/paastis/internal/engine"
+	"github.com/paastis/paastis/internal/provider/clevercloud"
 	"github.com/paastis/paastis/internal/provider/local"
 	"github.com/paastis/paastis/internal/registry/memory"
 	"github.com/paastis/paastis/internal/registry/redis"
@@ -41,6 +43,17 @@ func makePlan(cfg *config.Config, getenv config.Getenv, problems *config.Error) 
 			}
 			return provider, provider.Close, nil
 		}
+	case config.ProviderCleverCloud:
+		opts, providerProblems := clevercloud.OptionsFromEnv(getenv)
+		addProblems(problems, providerProblems)
+		p.providers[config.ProviderCleverCloud] = func(logger *slog.Logger) (engine.Provider, func(context.Context) error, error) {
+			opts.Logger = logger
+			provider, err := clevercloud.New(opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return provider, nil, nil
+		}
 	}
 
 	switch cfg.RegistryType {
@@ -64,6 +77,24 @@ func makePlan(cfg *config.Config, getenv config.Getenv, problems *config.Error) 
 		}
 	}
 	return p
+}
+
+// addProblems adds a provider package's problems, except a missing
+// variable that config.Load already reported.
+func addProblems(problems *config.Error, found []string) {
+	for _, problem := range found {
+		name, _, _ := strings.Cut(problem, ":")
+		duplicate := false
+		for _, known := range problems.Problems {
+			if strings.HasPrefix(known, name+": missing") && strings.HasPrefix(problem, name+": missing") {
+				duplicate = true
+				break
+			}
+		}
+		if !duplicate {
+			problems.Add("%s", problem)
+		}
+	}
 }
 
 // errUnknownProvider is returned when no factory exists for the configured

@@ -80,6 +80,9 @@ type Engine struct {
 	// locks.
 	table   atomic.Pointer[map[string]*Handle]
 	tableMu sync.Mutex
+	// aliases maps extra routing labels to handles, replaced whole by each
+	// sweep (see Aliaser).
+	aliases atomic.Pointer[map[string]*Handle]
 
 	// background is the context of wakes and stops, which must outlive
 	// the requests that cause them. Close cancels it.
@@ -137,6 +140,8 @@ func New(opts Options) (*Engine, error) {
 	e.background, e.cancel = context.WithCancel(context.Background())
 	empty := map[string]*Handle{}
 	e.table.Store(&empty)
+	noAliases := map[string]*Handle{}
+	e.aliases.Store(&noAliases)
 	return e, nil
 }
 
@@ -146,9 +151,13 @@ func setDefault(d *time.Duration, value time.Duration) {
 	}
 }
 
-// Lookup returns the handle of the named app. It only reads memory.
+// Lookup returns the handle of the app that a routing label names: an app
+// name, or an alias that its provider reports. It only reads memory.
 func (e *Engine) Lookup(name string) (*Handle, bool) {
-	h, ok := (*e.table.Load())[name]
+	if h, ok := (*e.table.Load())[name]; ok {
+		return h, true
+	}
+	h, ok := (*e.aliases.Load())[name]
 	return h, ok
 }
 

@@ -570,3 +570,40 @@ func TestLoadRestoresRecordsFromRegistry(t *testing.T) {
 		t.Errorf("saved data after Load = %v, want formation web:2", h.App().Saved)
 	}
 }
+
+// aliasProvider is a fakeProvider that also reports routing aliases.
+type aliasProvider struct {
+	*fakeProvider
+	aliases map[string]string
+}
+
+func (p *aliasProvider) Aliases() map[string]string { return p.aliases }
+
+func TestLookupFindsAppsByAlias(t *testing.T) {
+	base := newFakeProvider(t, "alpha", "beta")
+	p := &aliasProvider{fakeProvider: base, aliases: map[string]string{
+		"app-1234": "alpha",
+		"beta":     "alpha", // an alias that is another app's name loses
+		"app-9999": "gone",  // an alias of an unknown app is dropped
+	}}
+	e, err := engine.New(engine.Options{
+		Providers: map[string]engine.Provider{"fake": p},
+		Registry:  memory.New(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	if err := e.Sweep(t.Context()); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if h, ok := e.Lookup("app-1234"); !ok || h.Name() != "alpha" {
+		t.Errorf("Lookup(app-1234) = %v, %v; want alpha", h, ok)
+	}
+	if h, ok := e.Lookup("beta"); !ok || h.Name() != "beta" {
+		t.Errorf("Lookup(beta) = %v, %v; want the app beta itself", h, ok)
+	}
+	if _, ok := e.Lookup("app-9999"); ok {
+		t.Error("Lookup(app-9999) found an alias of an unknown app")
+	}
+}

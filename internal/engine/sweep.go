@@ -208,6 +208,8 @@ func (e *Engine) reconcile(ctx context.Context, listed map[string][]App, failed 
 		}
 	}
 	e.table.Store(&table)
+	aliases := e.collectAliases(listed, table)
+	e.aliases.Store(&aliases)
 	e.tableMu.Unlock()
 
 	for _, h := range added {
