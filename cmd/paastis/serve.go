@@ -12,9 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paastis/paastis/internal/api"
 	"github.com/paastis/paastis/internal/config"
 	"github.com/paastis/paastis/internal/engine"
 	"github.com/paastis/paastis/internal/hooks"
+	"github.com/paastis/paastis/internal/metrics"
 	"github.com/paastis/paastis/internal/proxy"
 )
 
@@ -47,8 +49,10 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		parts.close(logger)
 		return 1
 	}
+	stopMetrics := parts.metrics.ObserveEngine(parts.engine)
+	defer stopMetrics()
 	server := &http.Server{
-		Handler:           parts.handler,
+		Handler:           frontHandler(cfg, parts, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -64,6 +68,7 @@ func serve(ctx context.Context, stderr io.Writer) int {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()
+	admin := startAdmin(cfg, parts, logger, serveErr)
 	logger.Info("paastis listening", "address", listener.Addr().String(), "provider", cfg.ProviderName,
 		"registry", cfg.RegistryType, "max_idle_time", cfg.MaxIdleTime, "version", version)
 
@@ -78,10 +83,12 @@ func serve(ctx context.Context, stderr io.Writer) int {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	adminDone := admin.shutdown(shutdownCtx)
 	if err := server.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("requests still in flight at the shutdown timeout were cut", "error", err)
 		_ = server.Close()
 	}
+	<-adminDone
 	stopRun()
 	running.Wait()
 	parts.engine.Close()
@@ -120,6 +127,7 @@ type parts struct {
 	engine   *engine.Engine
 	handler  http.Handler
 	schedule engine.Schedule
+	metrics  *metrics.Metrics
 	closers  []func(context.Context) error
 }
 
@@ -160,9 +168,10 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 	if len(planned.providers) == 0 {
 		return nil, errUnknownProvider(cfg.ProviderName)
 	}
+	p.metrics = metrics.New(metrics.Options{Version: version})
 	providers := map[string]engine.Provider{}
 	for name, factory := range planned.providers {
-		provider, closer, err := factory(logger)
+		provider, closer, err := factory(logger, p.metrics.ProviderCallObserver(name))
 		if err != nil {
 			p.close(logger)
 			return nil, fmt.Errorf("provider %s: %w", name, err)
@@ -181,6 +190,7 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 	if closer != nil {
 		p.closers = append(p.closers, closer)
 	}
+	registry = p.metrics.InstrumentRegistry(registry)
 
 	runner := hooks.New(hooks.Commands{
 		BeforeStart: cfg.Hooks.BeforeStart,
@@ -197,6 +207,8 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 		MaxIdleTime:   cfg.MaxIdleTime,
 		Rules:         rules(cfg),
 		FlushInterval: cfg.RedisFlushInterval,
+		LockTTL:       cfg.RedisLeaseTTL,
+		SettleDelay:   cfg.WakeSettleDelay,
 	})
 	if err != nil {
 		p.close(logger)
@@ -207,12 +219,20 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 		return nil, err
 	}
 	p.engine = e
-	p.handler = proxy.New(proxy.Options{
-		Engine:      e,
-		Domain:      cfg.ProxyDomain,
-		WakeTimeout: cfg.WakeTimeout,
-		Logger:      logger.With("component", "proxy"),
+	handler, err := proxy.New(proxy.Options{
+		Engine:              e,
+		Domain:              cfg.ProxyDomain,
+		WakeTimeout:         cfg.WakeTimeout,
+		WakeStrategy:        proxy.WakeStrategy(cfg.WakeStrategy),
+		WaitingPageTemplate: cfg.WakePageTemplate,
+		IgnoredUserAgents:   cfg.IgnoredUserAgents,
+		Logger:              logger.With("component", "proxy"),
 	})
+	if err != nil {
+		p.close(logger)
+		return nil, err
+	}
+	p.handler = handler
 	return p, nil
 }
 
@@ -226,4 +246,105 @@ func rules(cfg *config.Config) func(string) engine.Rule {
 			Ignored:       rule.Ignored || cfg.IgnoredApps.Match(name),
 		}
 	}
+}
+
+// frontHandler returns the handler of the proxy's listener: the proxy
+// behind the request metrics, and the system API in front of both when
+// ROUTING_SYSTEM_API_ENABLED is true, so that system API calls are not
+// counted as proxied requests.
+func frontHandler(cfg *config.Config, p *parts, logger *slog.Logger) http.Handler {
+	appOf := func(r *http.Request) (string, bool) {
+		name, err := proxy.AppName(r.Host, cfg.ProxyDomain)
+		if err != nil {
+			return "", false
+		}
+		h, ok := p.engine.Lookup(name)
+		if !ok {
+			return "", false
+		}
+		// An alias counts under the app's own name.
+		return h.Name(), true
+	}
+	handler := p.metrics.Proxy(p.handler, appOf)
+	if cfg.SystemAPIEnabled {
+		handler = api.SystemHandler(handler, api.SystemOptions{
+			Engine: p.engine,
+			Token:  cfg.SystemAPIToken,
+			Logger: logger.With("component", "system-api"),
+		})
+	}
+	return handler
+}
+
+// adminListener is the running admin listener, or nothing when it could
+// not listen.
+type adminListener struct {
+	server *http.Server
+	admin  *api.Admin
+}
+
+// startAdmin serves the admin API, the dashboard, the health checks and the
+// metrics on ADMIN_HOST:ADMIN_PORT. A failed listen is logged and paastis
+// goes on without them, because the proxy matters more than its admin
+// listener. A serve error after the start is sent to serveErr.
+func startAdmin(cfg *config.Config, p *parts, logger *slog.Logger, serveErr chan<- error) *adminListener {
+	logger = logger.With("component", "admin")
+	address := net.JoinHostPort(cfg.AdminHost, strconv.Itoa(cfg.AdminPort))
+	listener, err := net.Listen("tcp", address)
+	if err != nil {
+		logger.Error("admin listener not started, so the admin API, the dashboard, /metrics and the health checks are unavailable: set ADMIN_HOST and ADMIN_PORT to a free address",
+			"address", address, "error", err)
+		return &adminListener{}
+	}
+
+	admin := api.NewAdmin(api.AdminOptions{
+		Engine:    p.engine,
+		Token:     cfg.AdminAPIToken,
+		Metrics:   p.metrics.Handler(),
+		StartWait: cfg.WakeTimeout,
+		Version:   version,
+		Logger:    logger,
+	})
+	// No WriteTimeout: the event stream and the start requests stay open.
+	server := &http.Server{
+		Handler:           admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// Shutdown does not interrupt the event streams, which never go idle.
+	server.RegisterOnShutdown(admin.Close)
+	go func() {
+		if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			// The proxy's server may have failed first and filled serveErr.
+			select {
+			case serveErr <- fmt.Errorf("admin listener: %w", err):
+			default:
+			}
+		}
+	}()
+
+	authentication := "bearer token"
+	if cfg.AdminAPIToken == "" {
+		authentication = "none (loopback only)"
+	}
+	logger.Info("admin listening", "address", listener.Addr().String(), "authentication", authentication)
+	return &adminListener{server: server, admin: admin}
+}
+
+// shutdown stops the admin listener within ctx, and closes the returned
+// channel when done.
+func (a *adminListener) shutdown(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if a.server == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		if err := a.server.Shutdown(ctx); err != nil {
+			_ = a.server.Close()
+		}
+	}()
+	return done
 }

@@ -11,6 +11,7 @@ package config
 
 import (
 	"log/slog"
+	"regexp"
 	"time"
 )
 
@@ -83,6 +84,12 @@ type Config struct {
 	// RedisFlushInterval is how often this instance writes the activity it
 	// saw to Redis. Env REDIS_FLUSH_INTERVAL (Go duration), default 5s.
 	RedisFlushInterval time.Duration
+	// RedisLeaseTTL is the expiry of the sweep lease and of the per-app
+	// start and stop locks in Redis. Their holder renews them every third
+	// of it, so when the instance that sweeps dies, another takes over
+	// within about this time. Env REDIS_LEASE_TTL (Go duration, at least
+	// 1s), default 30s.
+	RedisLeaseTTL time.Duration
 
 	// CheckingCron is the schedule of the sweep that stops idle apps, in
 	// the syntax that ParseCron accepts. Env
@@ -121,9 +128,45 @@ type Config struct {
 	// Env ROUTING_SYSTEM_API_TOKEN, default empty.
 	SystemAPIToken string
 
+	// AdminHost is the address the admin API, the dashboard and the
+	// metrics listen on. Without AdminAPIToken it must be a loopback
+	// address or "localhost". Env ADMIN_HOST, default "127.0.0.1".
+	AdminHost string
+	// AdminPort is the TCP port of the admin listener, from 1 to 65535.
+	// Env ADMIN_PORT, default 3001.
+	AdminPort int
+	// AdminAPIToken is the bearer token that admin API requests must
+	// carry, and that the dashboard asks for at login. Empty means no
+	// authentication, which is accepted only on a loopback AdminHost.
+	// Never log it. Env ADMIN_API_TOKEN, default empty.
+	AdminAPIToken string
+	// AdminURL is the base URL of the admin API that the CLI commands
+	// (apps, wake, sleep) call. Empty means AdminBaseURL derives it from
+	// AdminHost and AdminPort. Env PAASTIS_ADMIN_URL, default empty.
+	AdminURL string
+
 	// WakeTimeout is the maximum time that a request waits for its app to
 	// start. Env WAKE_TIMEOUT (Go duration, or whole seconds), default 60s.
 	WakeTimeout time.Duration
+	// WakeStrategy selects the requests for a sleeping app that get the
+	// waiting page at once instead of waiting for the start:
+	// WakeStrategyAuto for browser navigations, WakeStrategyBlocking for
+	// none, WakeStrategyPage for every GET and HEAD. Env WAKE_STRATEGY,
+	// default "auto".
+	WakeStrategy string
+	// WakePageTemplate is the path of an html/template file that replaces
+	// the built-in waiting page. Env WAKE_PAGE_TEMPLATE, default empty (the
+	// built-in page).
+	WakePageTemplate string
+	// WakeSettleDelay is waited after an app first responds to its
+	// readiness probe, for apps that respond before they are ready. Env
+	// WAKE_SETTLE_DELAY (Go duration, 0 or more), default 0.
+	WakeSettleDelay time.Duration
+	// IgnoredUserAgents matches the User-Agent headers of monitors and
+	// bots, whose requests reach a running app but neither wake a sleeping
+	// one nor count as activity. Nil ignores no client. Env
+	// ACTIVITY_IGNORED_USER_AGENTS (Go regular expression), default empty.
+	IgnoredUserAgents *regexp.Regexp
 
 	// LogLevel is the minimum level of the log records written. Env
 	// LOG_LEVEL (debug, info, warn or error), default info.
@@ -176,12 +219,16 @@ func Default() *Config {
 		RedisURL:           "redis://127.0.0.1:6379",
 		RedisKeyPrefix:     "paastis:",
 		RedisFlushInterval: 5 * time.Second,
+		RedisLeaseTTL:      30 * time.Second,
 		CheckingCron:       "* * * * *",
 		MaxIdleTime:        15 * time.Minute,
 		ProviderName:       ProviderLocal,
 		LocalConfig:        "examples/local/apps.yaml",
 		HooksTimeout:       30 * time.Second,
 		WakeTimeout:        60 * time.Second,
+		WakeStrategy:       WakeStrategyAuto,
+		AdminHost:          "127.0.0.1",
+		AdminPort:          3001,
 		LogLevel:           slog.LevelInfo,
 		LogFormat:          LogFormatText,
 	}
@@ -233,7 +280,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("checking_cron", c.CheckingCron),
 		slog.Duration("max_idle_time", c.MaxIdleTime),
 		slog.Duration("wake_timeout", c.WakeTimeout),
+		slog.String("wake_strategy", c.WakeStrategy),
 		slog.Bool("system_api_enabled", c.SystemAPIEnabled),
+		slog.String("admin_host", c.AdminHost),
+		slog.Int("admin_port", c.AdminPort),
+		slog.Bool("admin_api_token_set", c.AdminAPIToken != ""),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 	)

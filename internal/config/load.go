@@ -39,6 +39,8 @@ func Load(getenv Getenv) (*Config, error) {
 	env.decodeProvider(cfg)
 	env.decodeHooks(cfg)
 	env.decodeSystemAPI(cfg)
+	env.decodeWaking(cfg)
+	env.decodeAdmin(cfg)
 	env.decodeLogging(cfg)
 
 	if cfg.ConfigFile != "" {
@@ -140,6 +142,10 @@ func (d decoder) decodeRegistry(cfg *Config) {
 	}
 
 	d.duration("REDIS_FLUSH_INTERVAL", &cfg.RedisFlushInterval)
+	d.duration("REDIS_LEASE_TTL", &cfg.RedisLeaseTTL)
+	if cfg.RedisLeaseTTL < time.Second {
+		d.problems.Add("REDIS_LEASE_TTL: invalid value %q: must be at least 1s, because the lease is renewed every third of it", cfg.RedisLeaseTTL)
+	}
 }
 
 func (d decoder) decodeStartAndStop(cfg *Config) {

@@ -46,6 +46,8 @@ func validate(cfg *Config, getenv Getenv, problems *Error) {
 		problems.Add("ROUTING_SYSTEM_API_TOKEN: missing: ROUTING_SYSTEM_API_ENABLED is true, so set a long random token (for instance the output of `openssl rand -hex 32`), or disable the system API")
 	}
 
+	validateAdmin(cfg, problems)
+
 	if cfg.RedisSentinelMaster != "" && len(cfg.RedisClusterAddrs) > 0 {
 		problems.Add("REDIS_SENTINEL_MASTER and REDIS_CLUSTER_ADDRS: both set: Sentinel and Cluster exclude each other, so unset one of them")
 	}

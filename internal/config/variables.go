@@ -35,6 +35,7 @@ var Variables = []Variable{
 	{"REDIS_SENTINEL_MASTER", "", "Name of the master set that the Sentinel of REDIS_URL monitors. Empty means no Sentinel.", "Registry"},
 	{"REDIS_CLUSTER_ADDRS", "", "Comma-separated host:port seed nodes of a Redis Cluster. Empty means no cluster.", "Registry"},
 	{"REDIS_FLUSH_INTERVAL", "5s", "How often each instance writes the activity it saw to Redis (Go duration).", "Registry"},
+	{"REDIS_LEASE_TTL", "30s", "Expiry of the sweep lease and of the start and stop locks in Redis, at least 1s. When the sweeping instance dies, another takes over within about this time (Go duration).", "Registry"},
 
 	{"START_AND_STOP_CHECKING_INTERVAL_CRON", "* * * * *", "Schedule of the sweep that stops idle apps: 5 cron fields, 6 with seconds first, or a descriptor such as @every 30s.", "Start & Stop"},
 	{"START_AND_STOP_MAX_IDLE_TIME", "15", "Time without requests after which an app is stopped: whole minutes, or a Go duration such as 90s or 1h30m.", "Start & Stop"},
@@ -56,7 +57,16 @@ var Variables = []Variable{
 	{"ROUTING_SYSTEM_API_ENABLED", "false", "Turns on the system API: true, false, 1, 0, yes or no.", "System API"},
 	{"ROUTING_SYSTEM_API_TOKEN", "", "Bearer token that system API requests must carry, required when the system API is on.", "System API"},
 
+	{"ADMIN_HOST", "127.0.0.1", "Address the admin API, dashboard and metrics listen on. Without ADMIN_API_TOKEN, only a loopback address or localhost is accepted.", "Admin API"},
+	{"ADMIN_PORT", "3001", "TCP port of the admin API, dashboard and metrics, from 1 to 65535.", "Admin API"},
+	{"ADMIN_API_TOKEN", "", "Bearer token of the admin API and password of the dashboard. Required when ADMIN_HOST is not a loopback address.", "Admin API"},
+	{"PAASTIS_ADMIN_URL", "", "Admin API base URL that the apps, wake and sleep commands call. Default: http://ADMIN_HOST:ADMIN_PORT, with 127.0.0.1 for 0.0.0.0.", "Admin API"},
+
 	{"WAKE_TIMEOUT", "60s", "Maximum time a request waits for its app to start: a Go duration, or whole seconds.", "Waking"},
+	{"WAKE_STRATEGY", WakeStrategyAuto, "Requests for a sleeping app that get the waiting page at once: auto (browser navigations), blocking (none: every request waits) or page (every GET and HEAD).", "Waking"},
+	{"WAKE_PAGE_TEMPLATE", "", "Path of an html/template file that replaces the built-in waiting page.", "Waking"},
+	{"WAKE_SETTLE_DELAY", "0s", "Time waited after an app first responds to its readiness probe, for apps that respond before they are ready (Go duration).", "Waking"},
+	{"ACTIVITY_IGNORED_USER_AGENTS", "", "Go regular expression matched against User-Agent. Matching clients (monitors, bots) reach a running app but neither wake it nor count as activity.", "Waking"},
 
 	{"LOG_LEVEL", "info", "Minimum level of the logs written: debug, info, warn or error.", "Logging"},
 	{"LOG_FORMAT", LogFormatText, "Log format: text (key=value) or json.", "Logging"},

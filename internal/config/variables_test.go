@@ -118,7 +118,7 @@ func TestEnvSampleFollowsVariablesOrder(t *testing.T) {
 }
 
 func TestVariablesAreDocumented(t *testing.T) {
-	sections := []string{"Server", "Registry", "Start & Stop", "Providers", "Hooks", "System API", "Waking", "Logging"}
+	sections := []string{"Server", "Registry", "Start & Stop", "Providers", "Hooks", "System API", "Admin API", "Waking", "Logging"}
 	seen := map[string]bool{}
 	for _, variable := range Variables {
 		if variable.Description == "" {

@@ -77,6 +77,10 @@ func Start(t testing.TB, binary, dir string, env map[string]string) *Instance {
 		port, _ = strconv.Atoi(p)
 	}
 	environ := []string{"HOST=127.0.0.1", "PORT=" + strconv.Itoa(port), "LOG_LEVEL=debug"}
+	if _, ok := env["ADMIN_PORT"]; !ok {
+		// Instances of parallel tests must not race for the default port.
+		environ = append(environ, "ADMIN_PORT="+strconv.Itoa(FreePort(t)))
+	}
 	for _, key := range []string{"PATH", "HOME", "GOCACHE", "GOPATH", "GOMODCACHE", "GOFLAGS", "TMPDIR"} {
 		if v, ok := os.LookupEnv(key); ok {
 			environ = append(environ, key+"="+v)

@@ -1,6 +1,6 @@
 package engine
 
-// Aliaser is implemented by providers whose apps answer to more than one
+// Aliaser is implemented by providers whose apps have more than one
 // routing label, such as Clever Cloud, where an app is reached by the slug
 // of its name and also by its id ("app-<uuid>").
 type Aliaser interface {
@@ -8,17 +8,14 @@ type Aliaser interface {
 	Aliases() map[string]string
 }
 
-// collectAliases returns the aliases of every provider that listed its apps
-// in this sweep. An alias that is also an app name is dropped, because the
-// app of that name wins.
-func (e *Engine) collectAliases(listed map[string][]App, table map[string]*Handle) map[string]*Handle {
+// collectAliases returns the aliases of the named providers, such as those
+// that listed their apps in this sweep. An alias that is also an app name
+// is dropped, because the app of that name wins.
+func (e *Engine) collectAliases(providers []string, table map[string]*Handle) map[string]*Handle {
 	aliases := map[string]*Handle{}
-	for name, provider := range e.opts.Providers {
-		aliaser, ok := provider.(Aliaser)
+	for _, name := range providers {
+		aliaser, ok := e.opts.Providers[name].(Aliaser)
 		if !ok {
-			continue
-		}
-		if _, ok := listed[name]; !ok {
 			continue
 		}
 		for alias, target := range aliaser.Aliases() {

@@ -45,11 +45,12 @@ type Options struct {
 	StartTimeout time.Duration
 	// StopTimeout bounds a whole stop. Default 5 minutes.
 	StopTimeout time.Duration
-	// PollInterval is the delay between two provider state checks or two
-	// readiness probes during a wake. Default 250ms.
+	// PollInterval is the delay between two readiness probes during a
+	// wake, and the first delay between two provider state checks, which
+	// then double up to 2s. Default 100ms.
 	PollInterval time.Duration
 	// SettleDelay is waited after the app first answers its readiness
-	// probe, for apps that answer before they are really ready. Default 0.
+	// probe, for apps that respond before they are ready. Default 0.
 	SettleDelay time.Duration
 	// FailureBackoff is how long a failed wake is reported to new requests
 	// before the next request tries again. Default 5s.
@@ -59,10 +60,14 @@ type Options struct {
 	ProbeClient *http.Client
 
 	// FlushInterval is the period of the activity flush to the registry.
+	// After a registry outage, the sweep stops no app for two flush
+	// intervals, so that every instance reports its activity first.
 	// Default 5s.
 	FlushInterval time.Duration
 	// LockTTL is the expiry of the per-app start and stop lock and of the
-	// sweep lease. Default 30s.
+	// sweep lease. The holder renews them every LockTTL/3, so when an
+	// instance dies, another takes the sweep lease within about LockTTL.
+	// Default 30s.
 	LockTTL time.Duration
 
 	// Now returns the current time; tests replace it. Default time.Now.
@@ -95,6 +100,9 @@ type Engine struct {
 	lease   Lock // the sweep lease while this instance holds it, guarded by sweepMu
 
 	outage outageLog
+	// emptied is set while the registry holds no record although the
+	// table is not empty, so that this is logged once.
+	emptied atomic.Bool
 
 	// listeners receive every event recorded by this instance.
 	listenersMu sync.Mutex
@@ -116,7 +124,7 @@ func New(opts Options) (*Engine, error) {
 	setDefault(&opts.MaxIdleTime, 15*time.Minute)
 	setDefault(&opts.StartTimeout, 10*time.Minute)
 	setDefault(&opts.StopTimeout, 5*time.Minute)
-	setDefault(&opts.PollInterval, 250*time.Millisecond)
+	setDefault(&opts.PollInterval, 100*time.Millisecond)
 	setDefault(&opts.FailureBackoff, 5*time.Second)
 	setDefault(&opts.FlushInterval, 5*time.Second)
 	setDefault(&opts.LockTTL, 30*time.Second)
@@ -137,6 +145,8 @@ func New(opts Options) (*Engine, error) {
 
 	e := &Engine{opts: opts, logger: opts.Logger, listeners: map[int]func(Event){}}
 	e.outage.logger = opts.Logger
+	e.outage.now = opts.Now
+	e.outage.holdStops = 2 * opts.FlushInterval
 	e.background, e.cancel = context.WithCancel(context.Background())
 	empty := map[string]*Handle{}
 	e.table.Store(&empty)
@@ -234,7 +244,7 @@ func (e *Engine) Subscribe(fn func(Event)) (unsubscribe func()) {
 	}
 }
 
-// record appends an event to the registry's log and tells the subscribers.
+// record appends an event to the registry's log and notifies the subscribers.
 func (e *Engine) record(ctx context.Context, event Event) {
 	if event.Time.IsZero() {
 		event.Time = e.opts.Now()
@@ -285,42 +295,4 @@ func (e *Engine) goBackground(name string, fn func(ctx context.Context)) {
 		}()
 		fn(e.background)
 	}()
-}
-
-// outageLog logs a registry failure once per outage instead of once per
-// call, and the recovery when it comes.
-type outageLog struct {
-	logger *slog.Logger
-	mu     sync.Mutex
-	down   bool
-	since  time.Time
-}
-
-func (o *outageLog) failed(operation string, err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.down {
-		return
-	}
-	o.down = true
-	o.since = time.Now()
-	o.logger.Error("registry unavailable; serving from memory, no app is stopped until it is back",
-		"operation", operation, "error", err)
-}
-
-func (o *outageLog) recovered() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if !o.down {
-		return
-	}
-	o.down = false
-	o.logger.Info("registry available again", "duration", time.Since(o.since).Round(time.Millisecond))
-}
-
-// Down reports whether the latest registry call failed.
-func (o *outageLog) Down() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.down
 }

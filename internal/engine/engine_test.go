@@ -542,8 +542,15 @@ func TestSweepStopsNothingWhenActivityIsUnreadable(t *testing.T) {
 	if err := s.engine.Sweep(t.Context()); err != nil {
 		t.Fatalf("Sweep after recovery: %v", err)
 	}
+	if p.stops.Load() != 0 {
+		t.Errorf("got %d stops right after recovery, want 0 until every instance reported its activity again", p.stops.Load())
+	}
+	s.clock.Advance(2 * 5 * time.Second) // two default flush intervals
+	if err := s.engine.Sweep(t.Context()); err != nil {
+		t.Fatalf("Sweep two flush intervals after recovery: %v", err)
+	}
 	if p.stops.Load() != 1 {
-		t.Errorf("got %d stops after recovery, want 1", p.stops.Load())
+		t.Errorf("got %d stops two flush intervals after recovery, want 1", p.stops.Load())
 	}
 }
 

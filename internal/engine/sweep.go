@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 )
@@ -72,7 +71,13 @@ func (e *Engine) sweepSafely(ctx context.Context) {
 			e.logger.Error("sweep panicked", "panic", v)
 		}
 	}()
-	if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+	err := e.Sweep(ctx)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case e.outage.Down():
+		// The outage was logged when it began.
+		e.logger.Debug("sweep failed", "error", err)
+	default:
 		e.logger.Error("sweep failed", "error", err)
 	}
 }
@@ -111,7 +116,7 @@ func (e *Engine) renewLeaseLocked(ctx context.Context) bool {
 	}
 	e.outage.recovered()
 	e.lease = lease
-	e.logger.Info("sweep lease acquired; this instance syncs and stops apps")
+	e.logger.Info("sweep lease acquired; this instance syncs and stops apps", "ttl", e.opts.LockTTL)
 	return true
 }
 
@@ -138,7 +143,12 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	e.outage.recovered()
 
-	stopped := e.stopIdleApps(ctx, activity, failed)
+	stopped := 0
+	if e.outage.stopsHeld(e.opts.Now()) {
+		e.logger.Debug("stopping no app until every instance reported its activity after the registry outage")
+	} else {
+		stopped = e.stopIdleApps(ctx, activity, failed)
+	}
 	level := slog.LevelDebug
 	if stopped > 0 {
 		level = slog.LevelInfo
@@ -165,141 +175,6 @@ func (e *Engine) listApps(ctx context.Context) (listed map[string][]App, failed 
 		listed[name] = apps
 	}
 	return listed, failed
-}
-
-// reconcile adds new apps, drops deleted ones and records state changes
-// made outside paastis, then saves every record in one call.
-func (e *Engine) reconcile(ctx context.Context, listed map[string][]App, failed map[string]bool) {
-	now := e.opts.Now()
-	var added, removed []*Handle
-
-	e.tableMu.Lock()
-	table := maps.Clone(*e.table.Load())
-	seen := map[string]bool{}
-	for providerName, apps := range listed {
-		for _, app := range apps {
-			app.Provider = providerName
-			if seen[app.Name] {
-				e.logger.Warn("two apps have the same name; only the first is routed", "app", app.Name, "provider", providerName)
-				continue
-			}
-			seen[app.Name] = true
-			managed := !e.opts.Rules(app.Name).Ignored
-
-			h, ok := table[app.Name]
-			if !ok || h.App().Provider != providerName {
-				h = newHandle(app, managed, now, now)
-				table[app.Name] = h
-				added = append(added, h)
-				continue
-			}
-			app.Saved = h.App().Saved
-			h.setApp(app)
-			h.managed.Store(managed)
-			e.syncState(h, app.State, now)
-		}
-	}
-	for name, h := range table {
-		provider := h.App().Provider
-		_, listedOK := listed[provider]
-		if !seen[name] && listedOK && !failed[provider] {
-			delete(table, name)
-			removed = append(removed, h)
-		}
-	}
-	e.table.Store(&table)
-	aliases := e.collectAliases(listed, table)
-	e.aliases.Store(&aliases)
-	e.tableMu.Unlock()
-
-	for _, h := range added {
-		e.logger.Info("app registered", "app", h.name, "provider", h.App().Provider, "state", h.State(), "managed", h.Managed())
-		e.record(ctx, Event{Type: EventRegistered, App: h.name, Provider: h.App().Provider})
-	}
-	if len(removed) > 0 {
-		names := make([]string, len(removed))
-		for i, h := range removed {
-			names[i] = h.name
-			e.logger.Info("app unregistered: its provider no longer lists it", "app", h.name, "provider", h.App().Provider)
-			e.record(ctx, Event{Type: EventUnregistered, App: h.name, Provider: h.App().Provider})
-		}
-		if err := e.opts.Registry.Delete(ctx, names...); err != nil {
-			e.outage.failed("delete records", err)
-		}
-	}
-
-	records := make([]Record, 0, len(table))
-	for _, h := range table {
-		app := h.App()
-		app.State = h.State()
-		records = append(records, Record{App: app, Managed: h.Managed(), DiscoveredAt: h.discoveredAt, LastAccess: h.LastAccess(), UpdatedAt: now})
-	}
-	if err := e.opts.Registry.Save(ctx, records...); err != nil {
-		e.outage.failed("save records", err)
-	} else {
-		e.outage.recovered()
-	}
-}
-
-// syncState records a state the provider reports, unless a start or stop
-// of paastis is in progress for the app, which then decides the state.
-func (e *Engine) syncState(h *Handle, reported State, now time.Time) {
-	if !h.op.TryLock() {
-		return
-	}
-	defer h.op.Unlock()
-	current := h.State()
-	if reported == current || reported == StateUnknown {
-		return
-	}
-	if reported == StateRunning && current != StateRunning {
-		// Started outside paastis: give it a full idle period from now.
-		h.Touch(now)
-		e.logger.Info("app started outside paastis", "app", h.name, "provider", h.App().Provider)
-	}
-	if reported == StateStopped && current == StateRunning {
-		e.logger.Info("app stopped outside paastis", "app", h.name, "provider", h.App().Provider)
-	}
-	h.setState(reported)
-}
-
-// refreshFromRegistry updates this instance's table from the registry,
-// which the lease holder keeps in sync with the providers.
-func (e *Engine) refreshFromRegistry(ctx context.Context) error {
-	records, err := e.opts.Registry.Records(ctx)
-	if err != nil {
-		e.outage.failed("read records", err)
-		return fmt.Errorf("refresh from the registry: %w", err)
-	}
-	e.outage.recovered()
-	now := e.opts.Now()
-
-	e.tableMu.Lock()
-	defer e.tableMu.Unlock()
-	table := maps.Clone(*e.table.Load())
-	seen := map[string]bool{}
-	for _, rec := range records {
-		if _, ok := e.opts.Providers[rec.App.Provider]; !ok {
-			continue
-		}
-		seen[rec.App.Name] = true
-		managed := !e.opts.Rules(rec.App.Name).Ignored
-		h, ok := table[rec.App.Name]
-		if !ok {
-			table[rec.App.Name] = newHandle(rec.App, managed, rec.DiscoveredAt, rec.LastAccess)
-			continue
-		}
-		h.setApp(rec.App)
-		h.managed.Store(managed)
-		e.syncState(h, rec.App.State, now)
-	}
-	for name := range table {
-		if !seen[name] {
-			delete(table, name)
-		}
-	}
-	e.table.Store(&table)
-	return nil
 }
 
 // stopIdleApps stops every managed running app that has been idle longer
@@ -395,7 +270,7 @@ func (e *Engine) stop(ctx context.Context, h *Handle, force bool) (bool, error) 
 
 	ctx, cancel := context.WithTimeout(ctx, e.opts.StopTimeout)
 	defer cancel()
-	lock, err := e.opts.Registry.Acquire(ctx, "app:"+h.name, e.opts.LockTTL)
+	lock, err := e.opts.Registry.Acquire(ctx, appLockName(h.name), e.opts.LockTTL)
 	switch {
 	case errors.Is(err, ErrLocked):
 		logger.Info("another instance is starting or stopping the app; not stopping it")
@@ -405,9 +280,10 @@ func (e *Engine) stop(ctx context.Context, h *Handle, force bool) (bool, error) 
 		return false, fmt.Errorf("stop %q: the registry is unavailable: %w", h.name, err)
 	}
 	e.outage.recovered()
-	defer e.releaseLock(lock)
+	defer e.holdLock(appLockName(h.name), lock)()
 
 	previous := h.State()
+	lastAccess := h.LastAccess()
 	if !force {
 		if !h.compareAndSwapState(StateRunning, StateStopping) {
 			return false, nil
@@ -424,12 +300,15 @@ func (e *Engine) stop(ctx context.Context, h *Handle, force bool) (bool, error) 
 			logger.Info("app got traffic; not stopping it")
 			return false, nil
 		}
+		if shared[h.name].LastAccess.After(lastAccess) {
+			lastAccess = shared[h.name].LastAccess
+		}
 	} else {
 		h.setState(StateStopping)
 	}
 
 	begin := e.opts.Now()
-	idleFor := begin.Sub(h.LastAccess()).Round(time.Second)
+	idleFor := begin.Sub(lastAccess).Round(time.Second)
 	if err := e.runHook(ctx, BeforeStop, app); err != nil {
 		h.setState(previous)
 		return false, e.stopFailed(ctx, h, begin, fmt.Errorf("before-stop hook: %w", err))
@@ -467,13 +346,16 @@ func (e *Engine) stopFailed(ctx context.Context, h *Handle, begin time.Time, err
 }
 
 // Flush reports the activity seen since the last flush, and the in-flight
-// counts of busy apps, to the registry in one call.
+// counts of busy apps, to the registry in one call. After a registry
+// failure, it reports every app, because the registry may have lost what
+// the earlier flushes reported.
 func (e *Engine) Flush(ctx context.Context) {
+	all := e.outage.takeResync()
 	var batch []Activity
 	var flushed []*Handle
 	for _, h := range *e.table.Load() {
 		inFlight := h.InFlight()
-		if !h.touched.Swap(false) && inFlight == 0 {
+		if !h.touched.Swap(false) && inFlight == 0 && !all {
 			continue
 		}
 		flushed = append(flushed, h)

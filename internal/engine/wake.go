@@ -108,31 +108,35 @@ func (e *Engine) start(ctx context.Context, h *Handle) error {
 	logger := e.logger.With("app", h.name, "provider", app.Provider)
 	begin := e.opts.Now()
 
-	// Another instance may be starting the app: then wait for it instead of
-	// starting it twice. A registry outage falls back to this instance's
-	// own single flight.
-	lock, err := e.opts.Registry.Acquire(ctx, "app:"+h.name, e.opts.LockTTL)
+	// Instances that share the registry take turns: one starts the app and
+	// the others wait for its lock, then find the app running.
+	release, waited, err := e.lockApp(ctx, h, logger)
+	if err != nil {
+		return e.startFailed(ctx, h, begin, err)
+	}
+	defer release()
+
+	// The registry record shows whether another instance started the app,
+	// and contains what the last stop saved, such as a formation.
+	rec, err := e.opts.Registry.Record(ctx, h.name)
 	switch {
-	case errors.Is(err, ErrLocked):
-		logger.Info("another instance is starting the app; waiting for it")
-		return e.awaitRemoteStart(ctx, h, provider)
-	case err != nil:
-		e.outage.failed("acquire start lock", err)
-	default:
-		e.outage.recovered()
-		defer e.releaseLock(lock)
+	case err == nil:
+		if rec.App.Saved != nil {
+			app.Saved = rec.App.Saved
+			h.setApp(app)
+		}
+		if rec.App.State == StateRunning && e.adoptRemoteStart(ctx, h, rec) {
+			logger.Info("app started by another instance", "waited", waited)
+			return nil
+		}
+	case !errors.Is(err, ErrAppNotFound):
+		e.outage.failed("read record", err)
 	}
 
 	if err := e.runHook(ctx, BeforeStart, app); err != nil {
 		return e.startFailed(ctx, h, begin, fmt.Errorf("before-start hook: %w", err))
 	}
 
-	// Another instance may have stopped the app and saved what the start
-	// needs, such as a formation.
-	if rec, err := e.opts.Registry.Record(ctx, h.name); err == nil && rec.App.Saved != nil {
-		app.Saved = rec.App.Saved
-		h.setApp(app)
-	}
 	logger.Info("starting app")
 	h.setState(StateStarting)
 	_ = e.saveRecord(ctx, h)
@@ -156,6 +160,27 @@ func (e *Engine) start(ctx context.Context, h *Handle) error {
 	return nil
 }
 
+// adoptRemoteStart marks the app running when its registry record shows
+// that another instance started it and the app responds on its readiness
+// path. It reports whether it did. Only the readiness probe is trusted
+// here, not this instance's provider: a provider that runs apps on this
+// machine only, such as local, reports stopped an app that another
+// instance started, while a PaaS reports it running to every instance.
+func (e *Engine) adoptRemoteStart(ctx context.Context, h *Handle, rec Record) bool {
+	app := h.App()
+	if rec.App.URL != "" && rec.App.URL != app.URL {
+		app.URL = rec.App.URL
+		h.setApp(app)
+	}
+	status, err := e.probe(ctx, h, app)
+	if err != nil || !readyStatus(status) {
+		return false
+	}
+	h.Touch(e.opts.Now())
+	h.setState(StateRunning)
+	return true
+}
+
 func (e *Engine) startFailed(ctx context.Context, h *Handle, begin time.Time, err error) error {
 	app := h.App()
 	duration := e.opts.Now().Sub(begin)
@@ -171,11 +196,12 @@ func (e *Engine) startFailed(ctx context.Context, h *Handle, begin time.Time, er
 }
 
 // awaitReady polls the provider until it reports the app running, then
-// probes the app's readiness path until it answers.
+// probes the app's readiness path until it responds.
 func (e *Engine) awaitReady(ctx context.Context, h *Handle, provider Provider, app App) error {
-	ticker := time.NewTicker(e.opts.PollInterval)
-	defer ticker.Stop()
-
+	// Provider state checks cost API calls that PaaS providers rate-limit,
+	// so they back off; readiness probes go to the app itself and stay at
+	// PollInterval, so that a request lands soon after the app is ready.
+	stateDelay := backoff{next: e.opts.PollInterval, max: maxStatePollInterval}
 	for {
 		state, err := provider.State(ctx, app)
 		if state == StateRunning {
@@ -190,41 +216,36 @@ func (e *Engine) awaitReady(ctx context.Context, h *Handle, provider Provider, a
 		if err != nil {
 			e.logger.Debug("provider state check failed; retrying", "app", h.name, "error", err)
 		}
-		if err := waitTick(ctx, ticker); err != nil {
+		if err := stateDelay.wait(ctx); err != nil {
 			return fmt.Errorf("waiting for the provider to report the app running: %w", err)
 		}
 	}
 
-	// Refresh the upstream in case the start changed it.
-	if apps, err := provider.Apps(ctx); err == nil {
-		for _, fresh := range apps {
-			if fresh.Name == app.Name && fresh.URL != "" {
-				fresh.Saved = app.Saved
-				h.setApp(fresh)
-				app = fresh
-				break
-			}
-		}
-	}
-
+	ticker := time.NewTicker(e.opts.PollInterval)
+	defer ticker.Stop()
+	stateDelay = backoff{next: e.opts.PollInterval, max: maxStatePollInterval}
+	nextStateCheck := time.Now().Add(stateDelay.step())
 	for {
 		status, err := e.probe(ctx, h, app)
-		if err == nil && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+		if err == nil && readyStatus(status) {
 			break
 		}
 		// A process that died while we probe is a failure, not a wait.
-		if state, stateErr := provider.State(ctx, app); state == StateStopped || state == StateFailed {
-			if stateErr == nil {
-				stateErr = fmt.Errorf("the app stopped while starting")
+		if time.Now().After(nextStateCheck) {
+			if state, stateErr := provider.State(ctx, app); state == StateStopped || state == StateFailed {
+				if stateErr == nil {
+					stateErr = fmt.Errorf("the app stopped while starting")
+				}
+				return stateErr
 			}
-			return stateErr
+			nextStateCheck = time.Now().Add(stateDelay.step())
 		}
 		if err := waitTick(ctx, ticker); err != nil {
 			last := "no answer"
 			if status != 0 {
 				last = fmt.Sprintf("last status %d", status)
 			}
-			return fmt.Errorf("waiting for the app to answer on its readiness path (%s): %w", last, err)
+			return fmt.Errorf("waiting for the app to respond on its readiness path (%s): %w", last, err)
 		}
 	}
 
@@ -238,6 +259,13 @@ func (e *Engine) awaitReady(ctx context.Context, h *Handle, provider Provider, a
 		}
 	}
 	return nil
+}
+
+// readyStatus reports whether a readiness probe's status means that the
+// app is up: any status but those that a proxy or a PaaS router returns
+// while the app is down (502, 503 and 504).
+func readyStatus(status int) bool {
+	return status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout
 }
 
 // probe sends one readiness request and returns its status code.
@@ -268,41 +296,6 @@ func (e *Engine) probe(ctx context.Context, h *Handle, app App) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// awaitRemoteStart waits for the instance holding the app's lock to finish
-// the start, then checks readiness from here.
-func (e *Engine) awaitRemoteStart(ctx context.Context, h *Handle, provider Provider) error {
-	ticker := time.NewTicker(e.opts.PollInterval)
-	defer ticker.Stop()
-	for {
-		rec, err := e.opts.Registry.Record(ctx, h.name)
-		if err == nil {
-			switch rec.App.State {
-			case StateRunning:
-				app := h.App()
-				if err := e.awaitReady(ctx, h, provider, app); err != nil {
-					return err
-				}
-				h.Touch(e.opts.Now())
-				h.setState(StateRunning)
-				return nil
-			case StateFailed:
-				return fmt.Errorf("the start by another instance failed")
-			}
-		}
-		if err := waitTick(ctx, ticker); err != nil {
-			return fmt.Errorf("waiting for another instance to start the app: %w", err)
-		}
-	}
-}
-
-func (e *Engine) releaseLock(lock Lock) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := lock.Release(ctx); err != nil {
-		e.logger.Warn("release lock failed; it expires by itself", "error", err)
-	}
-}
-
 func (e *Engine) runHook(ctx context.Context, stage HookStage, app App) error {
 	if e.opts.Hooks == nil {
 		return nil
@@ -313,6 +306,34 @@ func (e *Engine) runHook(ctx context.Context, stage HookStage, app App) error {
 func waitTick(ctx context.Context, ticker *time.Ticker) error {
 	select {
 	case <-ticker.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxStatePollInterval caps the delay between two provider state checks
+// during a wake.
+const maxStatePollInterval = 2 * time.Second
+
+// backoff is a delay that doubles at each step, up to max.
+type backoff struct {
+	next, max time.Duration
+}
+
+// step returns the current delay and doubles the next one.
+func (b *backoff) step() time.Duration {
+	d := b.next
+	b.next = min(2*b.next, b.max)
+	return d
+}
+
+// wait sleeps for the current delay, or until ctx ends.
+func (b *backoff) wait(ctx context.Context) error {
+	t := time.NewTimer(b.step())
+	defer t.Stop()
+	select {
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

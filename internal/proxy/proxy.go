@@ -7,11 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
+	"regexp"
 	"sync"
 	"time"
 
@@ -26,8 +25,25 @@ type Options struct {
 	// (PROXY_DOMAIN).
 	Domain string
 	// WakeTimeout is how long a request is held while its app starts
-	// before it gets a 503 (WAKE_TIMEOUT). Default 60s.
+	// before it gets a 503, and how long the waiting page polls before it
+	// stops (WAKE_TIMEOUT). Default 60s.
 	WakeTimeout time.Duration
+	// WakeStrategy selects the requests for a sleeping app that get the
+	// waiting page at once instead of being held (WAKE_STRATEGY). Empty
+	// means WakeAuto.
+	WakeStrategy WakeStrategy
+	// WaitingPageTemplate is the path of an html/template file that
+	// replaces the built-in waiting page (WAKE_PAGE_TEMPLATE). It receives
+	// a WaitingPage. Empty keeps the built-in page.
+	WaitingPageTemplate string
+	// StatusPollInterval is the delay between two status requests of the
+	// waiting page. Default 1s.
+	StatusPollInterval time.Duration
+	// IgnoredUserAgents matches the User-Agent headers of monitors and
+	// bots (ACTIVITY_IGNORED_USER_AGENTS). Their requests reach a running
+	// app but neither wake a sleeping one nor count as activity. Nil
+	// ignores no client.
+	IgnoredUserAgents *regexp.Regexp
 	// Transport sends the requests to the upstreams. Default: a pooled
 	// keep-alive transport with TLS verification on.
 	Transport http.RoundTripper
@@ -37,11 +53,15 @@ type Options struct {
 
 // Proxy is the HTTP handler that fronts every app.
 type Proxy struct {
-	engine      *engine.Engine
-	domain      string
-	wakeTimeout time.Duration
-	transport   http.RoundTripper
-	logger      *slog.Logger
+	engine            *engine.Engine
+	domain            string
+	wakeTimeout       time.Duration
+	strategy          WakeStrategy
+	waitingPage       *template.Template
+	pollInterval      time.Duration
+	ignoredUserAgents *regexp.Regexp
+	transport         http.RoundTripper
+	logger            *slog.Logger
 
 	// proxies caches one ReverseProxy per upstream URL, keyed by the
 	// *url.URL of the app's handle, which keeps its identity until the
@@ -49,10 +69,28 @@ type Proxy struct {
 	proxies sync.Map
 }
 
-// New returns a proxy for the engine's apps.
-func New(opts Options) *Proxy {
+// New returns a proxy for the engine's apps. It fails when an option is
+// invalid, such as an unknown wake strategy or a waiting page template
+// that does not parse.
+func New(opts Options) (*Proxy, error) {
+	if opts.Engine == nil {
+		return nil, errors.New("proxy: no engine configured")
+	}
+	strategy, err := ParseWakeStrategy(string(opts.WakeStrategy))
+	if err != nil {
+		return nil, err
+	}
+	waitingPage := builtinWaitingPage
+	if opts.WaitingPageTemplate != "" {
+		if waitingPage, err = loadWaitingPage(opts.WaitingPageTemplate); err != nil {
+			return nil, err
+		}
+	}
 	if opts.WakeTimeout <= 0 {
 		opts.WakeTimeout = 60 * time.Second
+	}
+	if opts.StatusPollInterval <= 0 {
+		opts.StatusPollInterval = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -61,12 +99,16 @@ func New(opts Options) *Proxy {
 		opts.Transport = NewTransport()
 	}
 	return &Proxy{
-		engine:      opts.Engine,
-		domain:      opts.Domain,
-		wakeTimeout: opts.WakeTimeout,
-		transport:   opts.Transport,
-		logger:      opts.Logger,
-	}
+		engine:            opts.Engine,
+		domain:            opts.Domain,
+		wakeTimeout:       opts.WakeTimeout,
+		strategy:          strategy,
+		waitingPage:       waitingPage,
+		pollInterval:      opts.StatusPollInterval,
+		ignoredUserAgents: opts.IgnoredUserAgents,
+		transport:         opts.Transport,
+		logger:            opts.Logger,
+	}, nil
 }
 
 // NewTransport returns the transport used toward upstreams: keep-alive
@@ -96,39 +138,46 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Serve paastis's own paths, such as the status endpoint, without
+	// touching the app.
+	if isReserved(r.URL.Path) {
+		p.serveReserved(w, r, h)
+		return
+	}
+
+	// Let monitors and bots reach a running app without waking it or
+	// counting as activity.
+	if p.ignoredUserAgents != nil && p.ignoredUserAgents.MatchString(r.UserAgent()) {
+		p.serveIgnoredClient(w, r, h)
+		return
+	}
+
 	// Count the request as activity for its whole life, streams and
 	// websockets included.
 	h.Begin(p.engine.Now())
 	defer func() { h.End(p.engine.Now()) }()
 
-	// Wake a sleeping app, holding the request until it is ready.
-	if h.State() != engine.StateRunning {
-		if !p.wake(w, r, h) {
-			return
-		}
-	}
-
-	// Forward to the upstream the provider reports.
-	target := h.Upstream()
-	if target == nil {
-		p.logger.Error("app has no upstream URL", "app", name, "provider", h.App().Provider)
-		writePage(w, r, pageText{
-			TitleEN: "App unreachable", MessageEN: "The provider reports no address for this app.",
-			TitleFR: "Application injoignable", MessageFR: "Le fournisseur n'indique aucune adresse pour cette application.",
-		}, page{Status: http.StatusBadGateway})
+	// Wake a sleeping app: serve the waiting page, or hold the request
+	// until the app is ready.
+	if h.State() != engine.StateRunning && !p.wake(w, r, h) {
 		return
 	}
-	p.reverseProxy(target).ServeHTTP(w, r)
+
+	p.forward(w, r, h)
 }
 
 // wake wakes the app of a request and reports whether the request may go
-// on to the upstream. Otherwise it has answered the client.
+// on to the upstream. Otherwise it has written the response.
 func (p *Proxy) wake(w http.ResponseWriter, r *http.Request, h *engine.Handle) bool {
 	if !h.Managed() {
 		writePage(w, r, pageText{
 			TitleEN: "App not running", MessageEN: fmt.Sprintf("The app %q is not running, and paastis does not manage it (it is on the ignore list), so it will not start it.", h.Name()),
 			TitleFR: "Application arrêtée", MessageFR: fmt.Sprintf("L'application %q est arrêtée, et paastis ne la gère pas (elle est dans la liste des applications ignorées) : il ne la démarrera pas.", h.Name()),
 		}, page{Status: http.StatusServiceUnavailable, RetryAfter: 60})
+		return false
+	}
+	if p.strategy.servesPage(r) {
+		p.serveWaitingPage(w, r, h)
 		return false
 	}
 
@@ -160,6 +209,23 @@ func (p *Proxy) wake(w http.ResponseWriter, r *http.Request, h *engine.Handle) b
 	}
 }
 
+// serveIgnoredClient forwards a request from an ignored user agent to a
+// running app without recording activity, and responds 503 for an app
+// that does not run, without waking it.
+func (p *Proxy) serveIgnoredClient(w http.ResponseWriter, r *http.Request, h *engine.Handle) {
+	if h.State() == engine.StateRunning {
+		p.forward(w, r, h)
+		return
+	}
+	header := w.Header()
+	header.Set("Content-Type", "text/plain; charset=utf-8")
+	header.Set("Cache-Control", "no-store")
+	header.Set("X-Content-Type-Options", "nosniff")
+	header.Set("Retry-After", "60")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = fmt.Fprintf(w, "app %q is asleep, and requests from this user agent do not wake it\n", h.Name())
+}
+
 func (p *Proxy) hostError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrOutsideDomain) {
 		writePage(w, r, pageText{
@@ -172,43 +238,4 @@ func (p *Proxy) hostError(w http.ResponseWriter, r *http.Request, err error) {
 		TitleEN: "Bad request", MessageEN: "The Host header does not name an app. Use <app>.<domain>.",
 		TitleFR: "Requête invalide", MessageFR: "L'en-tête Host ne désigne aucune application. Utilisez <application>.<domaine>.",
 	}, page{Status: http.StatusBadRequest, Detail: err.Error()})
-}
-
-// reverseProxy returns the cached ReverseProxy for an upstream.
-func (p *Proxy) reverseProxy(target *url.URL) *httputil.ReverseProxy {
-	if rp, ok := p.proxies.Load(target); ok {
-		return rp.(*httputil.ReverseProxy)
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			// SetURL also sets the outgoing Host to the upstream's own.
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport:    p.transport,
-		ErrorHandler: p.upstreamError,
-		ErrorLog:     slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
-	}
-	actual, _ := p.proxies.LoadOrStore(target, rp)
-	return actual.(*httputil.ReverseProxy)
-}
-
-// upstreamError answers a request whose upstream failed: 502 with a page,
-// or nothing when the client hung up first (logged as 499).
-func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	name, _ := AppName(r.Host, p.domain)
-	if r.Context().Err() != nil {
-		p.logger.Info("client closed the request", "app", name, "status", 499)
-		return
-	}
-	p.logger.Error("upstream request failed", "app", name, "status", http.StatusBadGateway, "error", err)
-	detail := "The app did not answer."
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		detail = "The app did not answer in time."
-	}
-	writePage(w, r, pageText{
-		TitleEN: "Bad gateway", MessageEN: "Paastis could not reach the app. " + detail,
-		TitleFR: "Passerelle en erreur", MessageFR: "Paastis n'a pas pu joindre l'application.",
-	}, page{Status: http.StatusBadGateway})
 }

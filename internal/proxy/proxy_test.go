@@ -29,6 +29,8 @@ type countingProvider struct {
 	calls   atomic.Int64
 	starts  atomic.Int64
 	delay   time.Duration
+	// startErr, when set, is what Start returns after its delay.
+	startErr error
 }
 
 func (p *countingProvider) Apps(ctx context.Context) ([]engine.App, error) {
@@ -49,6 +51,9 @@ func (p *countingProvider) Start(ctx context.Context, app engine.App) error {
 	case <-time.After(p.delay):
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if p.startErr != nil {
+		return p.startErr
 	}
 	p.mu.Lock()
 	p.running = true
@@ -124,17 +129,28 @@ type fixture struct {
 	hosts    chan string
 }
 
-func newFixture(t *testing.T, running bool) *fixture {
+// newFixture returns a proxy in front of one app, "hello", running or
+// stopped. configure may change the proxy's options before New.
+func newFixture(t *testing.T, running bool, configure ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{hosts: make(chan string, 100)}
-	f.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hosts := make(chan string, 100)
+	f := newFixtureWithUpstream(t, running, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case f.hosts <- r.Host + " " + r.Header.Get("X-Forwarded-Host"):
+		case hosts <- r.Host + " " + r.Header.Get("X-Forwarded-Host"):
 		default:
 		}
 		body, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "hello %s %s", r.URL.RequestURI(), body)
-	}))
+	}), configure...)
+	f.hosts = hosts
+	return f
+}
+
+// newFixtureWithUpstream is newFixture with the app served by upstream.
+func newFixtureWithUpstream(t *testing.T, running bool, upstream http.Handler, configure ...func(*Options)) *fixture {
+	t.Helper()
+	f := &fixture{}
+	f.upstream = httptest.NewServer(upstream)
 	t.Cleanup(f.upstream.Close)
 	f.provider = &countingProvider{running: running, url: f.upstream.URL}
 	f.registry = &countingRegistry{Registry: memory.New()}
@@ -151,7 +167,14 @@ func newFixture(t *testing.T, running bool) *fixture {
 		t.Fatal(err)
 	}
 	f.engine = e
-	f.proxy = New(Options{Engine: e, WakeTimeout: 5 * time.Second})
+	opts := Options{Engine: e, WakeTimeout: 5 * time.Second}
+	for _, fn := range configure {
+		fn(&opts)
+	}
+	f.proxy, err = New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -290,7 +313,10 @@ func BenchmarkWarmRequest(b *testing.B) {
 	if err := e.Sweep(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	p := New(Options{Engine: e})
+	p, err := New(Options{Engine: e})
+	if err != nil {
+		b.Fatal(err)
+	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Host = "hello.localhost"
 	b.ReportAllocs()
