@@ -23,7 +23,7 @@ type Variable struct {
 var Variables = []Variable{
 	{"HOST", "0.0.0.0", "Address the proxy listens on: an IP address or a host name.", "Server"},
 	{"PORT", "3000", "TCP port the proxy listens on, from 1 to 65535.", "Server"},
-	{"PROXY_DOMAIN", "", "Domain under which apps are served, so that <app>.<domain> reaches the app. A leading dot is stripped.", "Server"},
+	{"PROXY_DOMAIN", "", "Domain under which apps are served, so that `<app>.<domain>` reaches the app. A leading dot is stripped.", "Server"},
 	{"SHUTDOWN_TIMEOUT", "30s", "Maximum time a graceful shutdown waits for requests in progress (Go duration).", "Server"},
 	{"PAASTIS_CONFIG", "", "Path of an optional YAML file of per-app rules (max_idle_time, readiness_path, ignored).", "Server"},
 
