@@ -99,7 +99,7 @@ func cleverPrintUsage(w io.Writer, server *clevercloudtest.Server, seed clevercl
 		fmt.Fprintf(w, "  %-20s  %s  %-7s  %s\n", seed.Apps[i].Name, id, state, upstream)
 	}
 	fmt.Fprintln(w, "paastis routes each app by the slug of its name (\"Shop Front\" is shop-front)")
-	fmt.Fprintln(w, "or, when that slug is taken, by its id with \"_\" replaced by \"-\".")
+	fmt.Fprintln(w, "and always by its id with \"_\" replaced by \"-\" (the slug only when no other app has it).")
 
 	fmt.Fprintln(w, "\nPoint paastis at it with:")
 	for _, line := range [][2]string{

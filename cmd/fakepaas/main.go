@@ -24,6 +24,9 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		fmt.Println("usage: fakepaas scalingo|clever-cloud [flags]; fakepaas PROVIDER -help lists the flags")
+		return
 	case "scalingo":
 		err = runScalingo(ctx, os.Args[2:])
 	case "clever-cloud":

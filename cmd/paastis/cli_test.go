@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -202,6 +203,33 @@ func TestAdminListenerWithoutTokenRefusesPublicAddress(t *testing.T) {
 	}
 	if !strings.Contains(result.stderr, "ADMIN_HOST and ADMIN_API_TOKEN") {
 		t.Errorf("stderr = %q, expected the problem to name ADMIN_HOST and ADMIN_API_TOKEN", result.stderr)
+	}
+}
+
+func TestCheckConfigReadsLocalAppsFile(t *testing.T) {
+	dir := t.TempDir()
+	invalid := filepath.Join(dir, "apps.yaml")
+	if err := os.WriteFile(invalid, []byte("apps:\n  - name: Bad_Name\n    command: \"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		path     string
+		expected string
+	}{
+		{"missing apps file", filepath.Join(dir, "nope.yaml"), "no such file"},
+		{"invalid apps file", invalid, "Bad_Name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			result := runCLI(t, map[string]string{"PROVIDER_LOCAL_CONFIG": tt.path}, "check-config")
+			if result.code != 1 {
+				t.Errorf("check-config exit code = %d, expected 1", result.code)
+			}
+			if !strings.Contains(result.stderr, tt.expected) {
+				t.Errorf("stderr = %q, expected it to contain %q", result.stderr, tt.expected)
+			}
+		})
 	}
 }
 

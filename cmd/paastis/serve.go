@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(stderr, cfg)
+	if cfg.ProviderName == config.ProviderLocal && cfg.RegistryType == config.RegistryRedis {
+		logger.Warn("the local provider runs apps as child processes of each instance, so with several instances on one Redis an app started by one instance cannot be stopped by another: run one instance, or use a PaaS provider")
+	}
 
 	parts, err := build(ctx, cfg, planned, logger)
 	if err != nil {
@@ -104,10 +108,23 @@ func checkConfig(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "paastis: %v\n", err)
 		return 1
 	}
-	cfg, _, err := loadConfig(getenv)
+	cfg, planned, err := loadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "paastis: %v\n", err)
 		return 1
+	}
+	// Creating a provider reads its files (the local apps file) and checks
+	// its options, without any network call.
+	quiet := slog.New(slog.DiscardHandler)
+	for name, factory := range planned.providers {
+		_, closer, err := factory(quiet, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "paastis: provider %s: %v\n", name, err)
+			return 1
+		}
+		if closer != nil {
+			_ = closer(ctx)
+		}
 	}
 	fmt.Fprintf(stdout, "configuration is valid: provider %s, registry %s, max idle time %s, sweep %q\n",
 		cfg.ProviderName, cfg.RegistryType, cfg.MaxIdleTime, cfg.CheckingCron)
@@ -265,7 +282,16 @@ func frontHandler(cfg *config.Config, p *parts, logger *slog.Logger) http.Handle
 		// An alias counts under the app's own name.
 		return h.Name(), true
 	}
-	handler := p.metrics.Proxy(p.handler, appOf)
+	measured := p.metrics.Proxy(p.handler, appOf)
+	// The waiting page's status polls are paastis's own traffic, not the
+	// app's, so they stay out of the proxied request metrics.
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, proxy.ReservedPathPrefix) {
+			p.handler.ServeHTTP(w, r)
+			return
+		}
+		measured.ServeHTTP(w, r)
+	})
 	if cfg.SystemAPIEnabled {
 		handler = api.SystemHandler(handler, api.SystemOptions{
 			Engine: p.engine,

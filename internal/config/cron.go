@@ -47,7 +47,7 @@ func ParseCron(expr string) (schedule cron.Schedule, err error) {
 		cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	schedule, err = parser.Parse(expr)
 	if err != nil {
-		return nil, fmt.Errorf("invalid cron expression %q: %s: %w", expr, cronFormat, err)
+		return nil, fmt.Errorf("invalid cron expression %q: %w (%s)", expr, err, cronFormat)
 	}
 
 	// The library rounds an @every below one second up to one second, and

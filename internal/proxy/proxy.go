@@ -204,7 +204,7 @@ func (p *Proxy) wake(w http.ResponseWriter, r *http.Request, h *engine.Handle) b
 		writePage(w, r, pageText{
 			TitleEN: "App failed to start", MessageEN: fmt.Sprintf("Paastis tried to start the app %q and the start failed. Its logs may say more.", h.Name()),
 			TitleFR: "Échec du démarrage", MessageFR: fmt.Sprintf("Paastis a tenté de démarrer l'application %q et le démarrage a échoué. Ses journaux en disent peut-être plus.", h.Name()),
-		}, page{Status: http.StatusBadGateway, Detail: err.Error(), RetryAfter: 10})
+		}, page{Status: http.StatusBadGateway, Detail: err.Error(), RetryAfter: 5})
 		return false
 	}
 }
