@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: run build test test-deps vet
+.PHONY: run build test test-deps vet bench
 
 # The example .env sets a one-minute idle time, so the demo apps go to
 # sleep quickly. An existing .env is kept.
@@ -23,3 +23,9 @@ vet:
 
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# Measures paastis against nginx, Caddy and httputil.ReverseProxy; see
+# docs/benchmarks.md. It installs wrk, nginx, caddy and redis-server when
+# missing, and takes about 9 minutes on 2 cores.
+bench:
+	bash bench/run.sh

@@ -400,7 +400,8 @@ func TestRedisCheckConfigRejectsShortInFlightTTL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), binary, "check-config")
 			cmd.Dir = t.TempDir()
-			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "REGISTRY_TYPE=redis", "REDIS_URL=redis://127.0.0.1:1/0"}, tt.env...)
+			apps := filepath.Join(e2e.ModuleRoot(t), "examples", "local", "apps.yaml")
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "REGISTRY_TYPE=redis", "REDIS_URL=redis://127.0.0.1:1/0", "PROVIDER_LOCAL_CONFIG=" + apps}, tt.env...)
 			output, err := cmd.CombinedOutput()
 			code := 0
 			var exitErr *exec.ExitError

@@ -47,7 +47,7 @@ type Options struct {
 	StopTimeout time.Duration
 	// PollInterval is the delay between two readiness probes during a
 	// wake, and the first delay between two provider state checks, which
-	// then double up to 2s. Default 100ms.
+	// then double up to 2s. Default 50ms.
 	PollInterval time.Duration
 	// SettleDelay is waited after the app first answers its readiness
 	// probe, for apps that respond before they are ready. Default 0.
@@ -124,7 +124,7 @@ func New(opts Options) (*Engine, error) {
 	setDefault(&opts.MaxIdleTime, 15*time.Minute)
 	setDefault(&opts.StartTimeout, 10*time.Minute)
 	setDefault(&opts.StopTimeout, 5*time.Minute)
-	setDefault(&opts.PollInterval, 100*time.Millisecond)
+	setDefault(&opts.PollInterval, 50*time.Millisecond)
 	setDefault(&opts.FailureBackoff, 5*time.Second)
 	setDefault(&opts.FlushInterval, 5*time.Second)
 	setDefault(&opts.LockTTL, 30*time.Second)

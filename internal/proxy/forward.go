@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 
 	"github.com/paastis/paastis/internal/engine"
 )
@@ -53,7 +54,8 @@ func (p *Proxy) reverseProxy(name string, target *url.URL) *httputil.ReverseProx
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport: p.transport,
+		Transport:  p.transport,
+		BufferPool: p.buffers,
 		// The outgoing request that ErrorHandler receives carries the
 		// upstream's Host, so the app's name comes from here.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -82,4 +84,31 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, name strin
 		TitleEN: "Bad gateway", MessageEN: "Paastis could not reach the app. " + detail,
 		TitleFR: "Passerelle en erreur", MessageFR: "Paastis n'a pas pu joindre l'application.",
 	}, page{Status: http.StatusBadGateway})
+}
+
+// copyBufferSize is the size of the buffers that copy response bodies,
+// the size httputil.ReverseProxy allocates per request without a pool.
+const copyBufferSize = 32 << 10
+
+// bufferPool lends the body copy buffers of the reverse proxies, so that a
+// warm request does not allocate 32 KiB for the garbage collector.
+type bufferPool struct {
+	pool sync.Pool
+}
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any {
+		buf := make([]byte, copyBufferSize)
+		return &buf
+	}}}
+}
+
+func (b *bufferPool) Get() []byte { return *b.pool.Get().(*[]byte) }
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != copyBufferSize {
+		return
+	}
+	buf = buf[:copyBufferSize]
+	b.pool.Put(&buf)
 }

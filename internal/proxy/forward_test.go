@@ -242,3 +242,20 @@ func TestUnreadRequestBodyIsNotReplayed(t *testing.T) {
 		t.Errorf("the upstream received %d requests, expected 1: a request body must not be sent twice", got)
 	}
 }
+
+func TestBufferPoolReusesBuffers(t *testing.T) {
+	pool := newBufferPool()
+	buf := pool.Get()
+	if len(buf) != copyBufferSize {
+		t.Fatalf("Get returned %d bytes, expected %d", len(buf), copyBufferSize)
+	}
+	pool.Put(buf[:10])
+	again := pool.Get()
+	if len(again) != copyBufferSize {
+		t.Errorf("Get after Put of a resliced buffer returned %d bytes, expected %d", len(again), copyBufferSize)
+	}
+	pool.Put(make([]byte, 100))
+	if got := pool.Get(); len(got) != copyBufferSize {
+		t.Errorf("a foreign buffer of 100 bytes came back from the pool: %d bytes", len(got))
+	}
+}

@@ -67,6 +67,8 @@ type Proxy struct {
 	// *url.URL of the app's handle, which keeps its identity until the
 	// provider reports another URL.
 	proxies sync.Map
+	// buffers lends the copy buffers of every ReverseProxy in proxies.
+	buffers *bufferPool
 }
 
 // New returns a proxy for the engine's apps. It fails when an option is
@@ -108,6 +110,7 @@ func New(opts Options) (*Proxy, error) {
 		ignoredUserAgents: opts.IgnoredUserAgents,
 		transport:         opts.Transport,
 		logger:            opts.Logger,
+		buffers:           newBufferPool(),
 	}, nil
 }
 

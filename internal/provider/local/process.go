@@ -285,6 +285,14 @@ func (p *process) exitError() error {
 	if !p.hasExited() || p.stopping.Load() {
 		return nil
 	}
+	// The last lines often explain the exit, and the readers may still be
+	// copying them from the pipes.
+	timer := time.NewTimer(outputDrainTimeout)
+	select {
+	case <-p.done:
+	case <-timer.C:
+	}
+	timer.Stop()
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "process %d exited by itself with %s after %s", p.pid, describeExit(p.exitState),
