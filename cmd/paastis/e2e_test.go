@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/paastis/paastis/internal/e2e"
+	"github.com/paastis/paastis/internal/provider/clevercloud/clevercloudtest"
 )
 
 // binaries holds the paastis and test app binaries, built once for all
@@ -412,5 +413,37 @@ func TestShutdownDrainsInFlightRequest(t *testing.T) {
 	}
 	if processAlive(pid) {
 		t.Error("the app's process outlived paastis")
+	}
+}
+
+func TestSeveralProvidersServeTheirApps(t *testing.T) {
+	fake, err := clevercloudtest.Listen(clevercloudtest.Options{
+		OperationDelay: 200 * time.Millisecond,
+		Apps: []clevercloudtest.AppSeed{
+			{ID: "app_00000000-0000-4000-8000-0000000000c1", Name: "Shop Front", Running: false, Response: "shop front on clever cloud\n"},
+		},
+	})
+	if err != nil {
+		t.Fatalf("start the fake Clever Cloud API: %v", err)
+	}
+	t.Cleanup(fake.Close)
+
+	w := startWorld(t, []appSpec{{name: "alpha"}}, map[string]string{
+		"PROVIDER_NAME":                         "local, clever-cloud",
+		"PROVIDER_CLEVER_API_HOST":              fake.URL,
+		"PROVIDER_CLEVER_OAUTH_CONSUMER_KEY":    clevercloudtest.DefaultConsumerKey,
+		"PROVIDER_CLEVER_OAUTH_CONSUMER_SECRET": clevercloudtest.DefaultConsumerSecret,
+		"PROVIDER_CLEVER_TOKEN":                 clevercloudtest.DefaultToken,
+		"PROVIDER_CLEVER_SECRET":                clevercloudtest.DefaultTokenSecret,
+		"PROVIDER_CLEVER_UPSTREAM_SCHEME":       "http",
+	})
+
+	status, body := w.get("alpha", "/")
+	if status != http.StatusOK || !strings.HasPrefix(body, "hello from alpha") {
+		t.Errorf("local app: status %d, body %q", status, body)
+	}
+	status, body = w.get("shop-front", "/")
+	if status != http.StatusOK || body != "shop front on clever cloud\n" {
+		t.Errorf("Clever Cloud app: status %d, body %q", status, body)
 	}
 }

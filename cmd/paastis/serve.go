@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(stderr, cfg)
-	if cfg.ProviderName == config.ProviderLocal && cfg.RegistryType == config.RegistryRedis {
+	if slices.Contains(cfg.ProviderNames, config.ProviderLocal) && cfg.RegistryType == config.RegistryRedis {
 		logger.Warn("the local provider runs apps as child processes of each instance, so with several instances on one Redis an app started by one instance cannot be stopped by another: run one instance, or use a PaaS provider")
 	}
 
@@ -73,7 +74,7 @@ func serve(ctx context.Context, stderr io.Writer) int {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()
 	admin := startAdmin(cfg, parts, logger, serveErr)
-	logger.Info("paastis listening", "address", listener.Addr().String(), "provider", cfg.ProviderName,
+	logger.Info("paastis listening", "address", listener.Addr().String(), "provider", strings.Join(cfg.ProviderNames, ","),
 		"registry", cfg.RegistryType, "max_idle_time", cfg.MaxIdleTime, "version", version)
 
 	code := 0
@@ -127,7 +128,7 @@ func checkConfig(ctx context.Context, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "configuration is valid: provider %s, registry %s, max idle time %s, sweep %q\n",
-		cfg.ProviderName, cfg.RegistryType, cfg.MaxIdleTime, cfg.CheckingCron)
+		strings.Join(cfg.ProviderNames, ", "), cfg.RegistryType, cfg.MaxIdleTime, cfg.CheckingCron)
 	return 0
 }
 
@@ -218,6 +219,7 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 
 	e, err := engine.New(engine.Options{
 		Providers:     providers,
+		ProviderOrder: cfg.ProviderNames,
 		Registry:      registry,
 		Hooks:         runner,
 		Logger:        logger.With("component", "engine"),

@@ -44,39 +44,8 @@ type plan struct {
 func makePlan(cfg *config.Config, getenv config.Getenv, problems *config.Error) *plan {
 	p := &plan{providers: map[string]providerFactory{}}
 
-	switch cfg.ProviderName {
-	case config.ProviderLocal:
-		p.providers[config.ProviderLocal] = func(logger *slog.Logger, _ apiCallObserver) (engine.Provider, func(context.Context) error, error) {
-			provider, err := local.New(local.Options{ConfigPath: cfg.LocalConfig, Logger: logger})
-			if err != nil {
-				return nil, nil, err
-			}
-			return provider, provider.Close, nil
-		}
-	case config.ProviderScalingo:
-		opts, providerProblems := scalingo.OptionsFromEnv(getenv)
-		addProblems(problems, providerProblems)
-		p.providers[config.ProviderScalingo] = func(logger *slog.Logger, onAPICall apiCallObserver) (engine.Provider, func(context.Context) error, error) {
-			opts.Logger = logger
-			opts.OnAPICall = onAPICall
-			provider, err := scalingo.New(opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			return provider, nil, nil
-		}
-	case config.ProviderCleverCloud:
-		opts, providerProblems := clevercloud.OptionsFromEnv(getenv)
-		addProblems(problems, providerProblems)
-		p.providers[config.ProviderCleverCloud] = func(logger *slog.Logger, onAPICall apiCallObserver) (engine.Provider, func(context.Context) error, error) {
-			opts.Logger = logger
-			opts.OnAPICall = onAPICall
-			provider, err := clevercloud.New(opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			return provider, nil, nil
-		}
+	for _, name := range cfg.ProviderNames {
+		addProvider(p, name, cfg, getenv, problems)
 	}
 
 	switch cfg.RegistryType {
@@ -118,6 +87,45 @@ type redisClientLogger struct {
 
 func (l redisClientLogger) Printf(ctx context.Context, format string, args ...any) {
 	l.logger.DebugContext(ctx, fmt.Sprintf(format, args...))
+}
+
+// addProvider parses the variables of the named provider, adding every
+// problem to problems, and adds its factory to the plan.
+func addProvider(p *plan, name string, cfg *config.Config, getenv config.Getenv, problems *config.Error) {
+	switch name {
+	case config.ProviderLocal:
+		p.providers[config.ProviderLocal] = func(logger *slog.Logger, _ apiCallObserver) (engine.Provider, func(context.Context) error, error) {
+			provider, err := local.New(local.Options{ConfigPath: cfg.LocalConfig, Logger: logger})
+			if err != nil {
+				return nil, nil, err
+			}
+			return provider, provider.Close, nil
+		}
+	case config.ProviderScalingo:
+		opts, providerProblems := scalingo.OptionsFromEnv(getenv)
+		addProblems(problems, providerProblems)
+		p.providers[config.ProviderScalingo] = func(logger *slog.Logger, onAPICall apiCallObserver) (engine.Provider, func(context.Context) error, error) {
+			opts.Logger = logger
+			opts.OnAPICall = onAPICall
+			provider, err := scalingo.New(opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return provider, nil, nil
+		}
+	case config.ProviderCleverCloud:
+		opts, providerProblems := clevercloud.OptionsFromEnv(getenv)
+		addProblems(problems, providerProblems)
+		p.providers[config.ProviderCleverCloud] = func(logger *slog.Logger, onAPICall apiCallObserver) (engine.Provider, func(context.Context) error, error) {
+			opts.Logger = logger
+			opts.OnAPICall = onAPICall
+			provider, err := clevercloud.New(opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return provider, nil, nil
+		}
+	}
 }
 
 // addProblems adds a provider package's problems, except a missing

@@ -12,6 +12,7 @@ package config
 import (
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -104,8 +105,14 @@ type Config struct {
 
 	// ProviderName selects the provider that runs the apps:
 	// ProviderLocal, ProviderScalingo or ProviderCleverCloud. Env
-	// PROVIDER_NAME, default "local".
+	// PROVIDER_NAME, default "local". The variable may list several
+	// providers separated by commas; ProviderName is then the first one
+	// and ProviderNames lists them all.
 	ProviderName string
+	// ProviderNames lists the providers that paastis watches, in the order
+	// of PROVIDER_NAME, without duplicates. When two providers report an app
+	// of the same name, the first one listed is routed.
+	ProviderNames []string
 	// LocalConfig is the path of the apps file of the local provider. Env
 	// PROVIDER_LOCAL_CONFIG, default "examples/local/apps.yaml".
 	LocalConfig string
@@ -223,6 +230,7 @@ func Default() *Config {
 		CheckingCron:       "* * * * *",
 		MaxIdleTime:        15 * time.Minute,
 		ProviderName:       ProviderLocal,
+		ProviderNames:      []string{ProviderLocal},
 		LocalConfig:        "examples/local/apps.yaml",
 		HooksTimeout:       30 * time.Second,
 		WakeTimeout:        60 * time.Second,
@@ -272,7 +280,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("host", c.Host),
 		slog.Int("port", c.Port),
 		slog.String("proxy_domain", c.ProxyDomain),
-		slog.String("provider", c.ProviderName),
+		slog.String("provider", strings.Join(c.ProviderNames, ",")),
 		slog.String("registry", c.RegistryType),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.Any("ignored_apps", []string(c.IgnoredApps)),

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,13 +170,22 @@ func (d decoder) decodeStartAndStop(cfg *Config) {
 
 func (d decoder) decodeProvider(cfg *Config) {
 	if value, ok := d.lookup("PROVIDER_NAME"); ok {
-		name := strings.ToLower(value)
-		switch name {
-		case ProviderLocal, ProviderScalingo, ProviderCleverCloud:
-			cfg.ProviderName = name
-		default:
-			d.problems.Add("PROVIDER_NAME: unknown provider %q: accepted values are %s, %s, %s",
-				value, ProviderLocal, ProviderScalingo, ProviderCleverCloud)
+		var names []string
+		for _, item := range splitList(value) {
+			name := strings.ToLower(item)
+			switch name {
+			case ProviderLocal, ProviderScalingo, ProviderCleverCloud:
+				if !slices.Contains(names, name) {
+					names = append(names, name)
+				}
+			default:
+				d.problems.Add("PROVIDER_NAME: unknown provider %q: accepted values are %s, %s, %s, or several of them separated by commas",
+					item, ProviderLocal, ProviderScalingo, ProviderCleverCloud)
+			}
+		}
+		if len(names) > 0 {
+			cfg.ProviderNames = names
+			cfg.ProviderName = names[0]
 		}
 	}
 	if path, ok := d.lookup("PROVIDER_LOCAL_CONFIG"); ok {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,7 +243,7 @@ func TestLoadRejectsInvalidValue(t *testing.T) {
 		{"sentinel and cluster together", map[string]string{"REDIS_SENTINEL_MASTER": "mymaster", "REDIS_CLUSTER_ADDRS": "10.0.0.1:6379"},
 			[]string{"REDIS_SENTINEL_MASTER and REDIS_CLUSTER_ADDRS: both set"}},
 		{"scalingo without token", map[string]string{"PROVIDER_NAME": "scalingo"},
-			[]string{"PROVIDER_SCALINGO_API_TOKEN: missing", `PROVIDER_NAME is "scalingo"`, "Scalingo dashboard"}},
+			[]string{"PROVIDER_SCALINGO_API_TOKEN: missing", `PROVIDER_NAME names "scalingo"`, "Scalingo dashboard"}},
 		{"config file that does not exist", map[string]string{"PAASTIS_CONFIG": "/nonexistent/paastis.yaml"},
 			[]string{`PAASTIS_CONFIG: cannot read "/nonexistent/paastis.yaml": no such file or directory`}},
 	}
@@ -530,5 +531,52 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	}
 	if !strings.Contains(output.String(), "config.redis_url=redis://:xxxxx@127.0.0.1:6379") {
 		t.Errorf("log line does not show the masked Redis URL: %s", output.String())
+	}
+}
+
+func TestLoadReadsSeveralProviders(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		want  []string
+	}{
+		{"one provider", "scalingo", []string{ProviderScalingo}},
+		{"two providers in order", "clever-cloud, local", []string{ProviderCleverCloud, ProviderLocal}},
+		{"a repeated provider counts once", "local,LOCAL,scalingo", []string{ProviderLocal, ProviderScalingo}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(envOf(t, map[string]string{
+				"PROVIDER_NAME":                         tt.value,
+				"PROVIDER_SCALINGO_API_TOKEN":           "tk-us-test",
+				"PROVIDER_CLEVER_OAUTH_CONSUMER_KEY":    "key",
+				"PROVIDER_CLEVER_OAUTH_CONSUMER_SECRET": "secret",
+				"PROVIDER_CLEVER_TOKEN":                 "token",
+				"PROVIDER_CLEVER_SECRET":                "token-secret",
+			}))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !slices.Equal(cfg.ProviderNames, tt.want) {
+				t.Errorf("ProviderNames = %q, want %q", cfg.ProviderNames, tt.want)
+			}
+			if cfg.ProviderName != tt.want[0] {
+				t.Errorf("ProviderName = %q, want the first one %q", cfg.ProviderName, tt.want[0])
+			}
+		})
+	}
+}
+
+func TestLoadChecksCredentialsOfEveryProvider(t *testing.T) {
+	_, err := Load(envOf(t, map[string]string{"PROVIDER_NAME": "local,scalingo,heroku"}))
+	var problems *Error
+	if !errors.As(err, &problems) {
+		t.Fatalf("Load error = %v, want an *Error", err)
+	}
+	text := err.Error()
+	for _, want := range []string{"PROVIDER_SCALINGO_API_TOKEN: missing", `unknown provider "heroku"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("error does not contain %q:\n%s", want, text)
+		}
 	}
 }

@@ -36,9 +36,11 @@ func requiredCredentials(provider string) []credential {
 
 // validate adds the problems that involve several settings.
 func validate(cfg *Config, getenv Getenv, problems *Error) {
-	for _, required := range requiredCredentials(cfg.ProviderName) {
-		if strings.TrimSpace(getenv(required.name)) == "" {
-			problems.Add("%s: missing: PROVIDER_NAME is %q, which needs it: %s", required.name, cfg.ProviderName, required.source)
+	for _, provider := range cfg.ProviderNames {
+		for _, required := range requiredCredentials(provider) {
+			if strings.TrimSpace(getenv(required.name)) == "" {
+				problems.Add("%s: missing: PROVIDER_NAME names %q, which needs it: %s", required.name, provider, required.source)
+			}
 		}
 	}
 

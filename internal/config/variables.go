@@ -40,7 +40,7 @@ var Variables = []Variable{
 	{"START_AND_STOP_CHECKING_INTERVAL_CRON", "* * * * *", "Schedule of the sweep that stops idle apps: 5 cron fields, 6 with seconds first, or a descriptor such as @every 30s.", "Start & Stop"},
 	{"START_AND_STOP_MAX_IDLE_TIME", "15", "Time without requests after which an app is stopped: whole minutes, or a Go duration such as 90s or 1h30m.", "Start & Stop"},
 
-	{"PROVIDER_NAME", ProviderLocal, "Provider that runs the apps: local, scalingo or clever-cloud.", "Providers"},
+	{"PROVIDER_NAME", ProviderLocal, "Provider that runs the apps: local, scalingo or clever-cloud, or several separated by commas (the first one wins for apps of the same name).", "Providers"},
 	{"PROVIDER_LOCAL_CONFIG", "examples/local/apps.yaml", "Apps file of the local provider.", "Providers"},
 	{"PROVIDER_SCALINGO_API_TOKEN", "", "Scalingo API token, required with PROVIDER_NAME=scalingo.", "Providers"},
 	{"PROVIDER_CLEVER_OAUTH_CONSUMER_KEY", "", "Clever Cloud OAuth consumer key, required with PROVIDER_NAME=clever-cloud.", "Providers"},

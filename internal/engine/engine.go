@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ type Rule struct {
 type Options struct {
 	// Providers maps a provider name to the provider. At least one.
 	Providers map[string]Provider
+	// ProviderOrder ranks the providers for apps of the same name: the
+	// first one listed is routed. Providers left out come after, sorted by
+	// name. Default: sorted by name.
+	ProviderOrder []string
 	// Registry stores the apps. Required.
 	Registry Registry
 	// Hooks runs the operator's hooks; nil runs none.
@@ -79,6 +84,8 @@ type Options struct {
 type Engine struct {
 	opts   Options
 	logger *slog.Logger
+	// providerOrder lists the provider names by routing priority.
+	providerOrder []string
 
 	// table maps app names to handles. It is replaced whole (copy on
 	// write) under tableMu, so that request goroutines read it without
@@ -143,7 +150,19 @@ func New(opts Options) (*Engine, error) {
 		}
 	}
 
-	e := &Engine{opts: opts, logger: opts.Logger, listeners: map[int]func(Event){}}
+	order := make([]string, 0, len(opts.Providers))
+	for _, name := range opts.ProviderOrder {
+		if _, ok := opts.Providers[name]; ok && !slices.Contains(order, name) {
+			order = append(order, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(opts.Providers)) {
+		if !slices.Contains(order, name) {
+			order = append(order, name)
+		}
+	}
+
+	e := &Engine{opts: opts, logger: opts.Logger, providerOrder: order, listeners: map[int]func(Event){}}
 	e.outage.logger = opts.Logger
 	e.outage.now = opts.Now
 	e.outage.holdStops = 2 * opts.FlushInterval

@@ -614,3 +614,36 @@ func TestLookupFindsAppsByAlias(t *testing.T) {
 		t.Error("Lookup(app-9999) found an alias of an unknown app")
 	}
 }
+
+func TestSweepRoutesSameNameToFirstProvider(t *testing.T) {
+	first := newFakeProvider(t, "shared", "only-first")
+	second := newFakeProvider(t, "shared", "only-second")
+	e, err := engine.New(engine.Options{
+		Providers:     map[string]engine.Provider{"zeta": first, "alpha": second},
+		ProviderOrder: []string{"zeta", "alpha"},
+		Registry:      memory.New(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	// Several sweeps, because map order changes between iterations.
+	for range 5 {
+		if err := e.Sweep(t.Context()); err != nil {
+			t.Fatalf("Sweep: %v", err)
+		}
+		h, ok := e.Lookup("shared")
+		if !ok {
+			t.Fatal("shared app not routed")
+		}
+		if got := h.App().Provider; got != "zeta" {
+			t.Fatalf("shared app routed to provider %q, want zeta, the first in ProviderOrder", got)
+		}
+	}
+	for name, provider := range map[string]string{"only-first": "zeta", "only-second": "alpha"} {
+		h, ok := e.Lookup(name)
+		if !ok || h.App().Provider != provider {
+			t.Errorf("Lookup(%s) = %v, %v; want an app of provider %s", name, h, ok, provider)
+		}
+	}
+}

@@ -25,7 +25,11 @@ func (e *Engine) reconcile(ctx context.Context, listed map[string][]App, failed 
 		e.emptied.Store(false)
 	}
 	seen := map[string]bool{}
-	for providerName, apps := range listed {
+	for _, providerName := range e.providerOrder {
+		apps, ok := listed[providerName]
+		if !ok {
+			continue
+		}
 		for _, app := range apps {
 			app.Provider = providerName
 			if seen[app.Name] {
