@@ -32,7 +32,7 @@ type apiCallObserver = func(operation string, status int, duration time.Duration
 // at shutdown (or nil).
 type registryFactory func(ctx context.Context, logger *slog.Logger) (engine.Registry, func(context.Context) error, error)
 
-// plan is what the configuration asks to build, parsed and validated.
+// plan lists what the configuration requests to build, parsed and validated.
 type plan struct {
 	providers map[string]providerFactory
 	registry  registryFactory

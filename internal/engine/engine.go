@@ -54,7 +54,7 @@ type Options struct {
 	// wake, and the first delay between two provider state checks, which
 	// then double up to 2s. Default 50ms.
 	PollInterval time.Duration
-	// SettleDelay is waited after the app first answers its readiness
+	// SettleDelay is waited after the app first passes its readiness
 	// probe, for apps that respond before they are ready. Default 0.
 	SettleDelay time.Duration
 	// FailureBackoff is how long a failed wake is reported to new requests
