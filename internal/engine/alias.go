@@ -23,7 +23,7 @@ func (e *Engine) collectAliases(providers []string, table map[string]*Handle) ma
 			if !ok || h.App().Provider != name {
 				continue
 			}
-			if _, taken := table[alias]; taken {
+			if _, isAppName := table[alias]; isAppName {
 				continue
 			}
 			aliases[alias] = h

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// State is the lifecycle state of an app as paastis sees it.
+// State is the lifecycle state of an app as paastis tracks it.
 type State string
 
 // An app moves discovered -> running -> stopping -> stopped -> starting ->
@@ -34,7 +34,7 @@ var (
 	ErrLocked = errors.New("lock held by another instance")
 )
 
-// App is what a provider reports about one application.
+// App is the data that a provider reports about one application.
 type App struct {
 	// Name is the routing label: a lowercase DNS label, unique among the
 	// apps of one engine. A request for Host "<name>.<domain>" goes to it.
@@ -59,9 +59,9 @@ type App struct {
 	Parent string `json:"parent,omitempty"`
 	// Details holds provider-specific facts, shown by the APIs.
 	Details map[string]string `json:"details,omitempty"`
-	// Saved holds what the provider returned from its last Stop (for
-	// instance a Scalingo formation); it is stored in the registry and
-	// given back to the next Start.
+	// Saved is the data that the provider returned from its last Stop,
+	// such as a Scalingo formation. The registry stores it, and the next
+	// Start receives it.
 	Saved map[string]string `json:"saved,omitempty"`
 }
 
@@ -73,7 +73,7 @@ func (a App) Clone() App {
 	return a
 }
 
-// Record is what the registry stores for one app.
+// Record is the data that the registry stores for one app.
 type Record struct {
 	App App `json:"app"`
 	// Managed is false for apps on the ignore list.

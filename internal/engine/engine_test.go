@@ -16,7 +16,7 @@ import (
 )
 
 // fakeProvider runs apps in memory. Each app's upstream is a real HTTP
-// server that answers 503 while the app is stopped.
+// server that responds with 503 while the app is stopped.
 type fakeProvider struct {
 	mu       sync.Mutex
 	apps     map[string]*fakeApp

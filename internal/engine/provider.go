@@ -13,7 +13,7 @@ type Provider interface {
 	// upstream URL.
 	Apps(ctx context.Context) ([]App, error)
 
-	// Start asks the provider to start the app and returns once the
+	// Start requests the start of the app and returns once the
 	// provider has accepted the request (and, for a PaaS, once its start
 	// operation has completed). The engine then polls State until the app
 	// runs, and probes its readiness path. app.Saved holds what the last
@@ -25,7 +25,7 @@ type Provider interface {
 	Stop(ctx context.Context, app App) (saved map[string]string, err error)
 
 	// State returns the app's current state. StateStarting means that the
-	// app is still starting; StateStopped after a Start means that it
-	// failed to come up, and the error says why when the provider knows.
+	// app is still starting. StateStopped after a Start means that it
+	// failed to come up, and the error explains why when the provider can.
 	State(ctx context.Context, app App) (State, error)
 }

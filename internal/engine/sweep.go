@@ -84,7 +84,7 @@ func (e *Engine) sweepSafely(ctx context.Context) {
 
 // renewLease takes or extends the sweep lease. With several instances on
 // one shared registry, only the holder syncs with the providers and stops
-// apps; when it dies, another takes the lease once it expires.
+// apps. When it dies, another takes the lease once it expires.
 func (e *Engine) renewLease(ctx context.Context) {
 	e.sweepMu.Lock()
 	defer e.sweepMu.Unlock()
@@ -158,8 +158,8 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// listApps asks every provider for its apps. A provider whose listing
-// failed is in failed: its apps are kept as they were and none is stopped.
+// listApps lists the apps of every provider. A provider whose listing
+// failed is in failed, so its apps are kept as they were and none is stopped.
 func (e *Engine) listApps(ctx context.Context) (listed map[string][]App, failed map[string]bool) {
 	listed = map[string][]App{}
 	failed = map[string]bool{}
@@ -257,8 +257,8 @@ func (e *Engine) Stop(ctx context.Context, name string) error {
 
 // stop stops one app. Unless forced, it re-checks the app's activity after
 // marking it stopping, so that a request that arrived meanwhile is either
-// seen here (and the stop is cancelled) or sees the stopping state (and
-// waits for the next start). It reports whether the app was stopped.
+// counted here (and the stop is cancelled) or finds the stopping state
+// (and waits for the next start). It reports whether the app was stopped.
 func (e *Engine) stop(ctx context.Context, h *Handle, force bool) (bool, error) {
 	h.op.Lock()
 	defer h.op.Unlock()

@@ -199,7 +199,7 @@ func (e *Engine) startFailed(ctx context.Context, h *Handle, begin time.Time, er
 // probes the app's readiness path until it responds.
 func (e *Engine) awaitReady(ctx context.Context, h *Handle, provider Provider, app App) error {
 	// Provider state checks cost API calls that PaaS providers rate-limit,
-	// so they back off; readiness probes go to the app itself and stay at
+	// so they back off. Readiness probes go to the app itself and stay at
 	// PollInterval, so that a request lands soon after the app is ready.
 	stateDelay := backoff{next: e.opts.PollInterval, max: maxStatePollInterval}
 	for {

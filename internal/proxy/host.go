@@ -9,10 +9,10 @@ import (
 // Host errors. Both come with a message that names the host.
 var (
 	// ErrInvalidHost marks an empty, malformed or non-DNS Host header,
-	// answered with 400.
+	// which gets 400.
 	ErrInvalidHost = errors.New("invalid host")
 	// ErrOutsideDomain marks a host that is not under PROXY_DOMAIN,
-	// answered with 404.
+	// which gets 404.
 	ErrOutsideDomain = errors.New("host outside the proxy domain")
 )
 
