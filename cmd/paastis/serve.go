@@ -183,9 +183,6 @@ func build(ctx context.Context, cfg *config.Config, planned *plan, logger *slog.
 	}
 	p.schedule = schedule
 
-	if len(planned.providers) == 0 {
-		return nil, errUnknownProvider(cfg.ProviderName)
-	}
 	p.metrics = metrics.New(metrics.Options{Version: version})
 	providers := map[string]engine.Provider{}
 	for name, factory := range planned.providers {
@@ -272,28 +269,7 @@ func rules(cfg *config.Config) func(string) engine.Rule {
 // ROUTING_SYSTEM_API_ENABLED is true, so that system API calls are not
 // counted as proxied requests.
 func frontHandler(cfg *config.Config, p *parts, logger *slog.Logger) http.Handler {
-	appOf := func(r *http.Request) (string, bool) {
-		name, err := proxy.AppName(r.Host, cfg.ProxyDomain)
-		if err != nil {
-			return "", false
-		}
-		h, ok := p.engine.Lookup(name)
-		if !ok {
-			return "", false
-		}
-		// An alias counts under the app's own name.
-		return h.Name(), true
-	}
-	measured := p.metrics.Proxy(p.handler, appOf)
-	// The waiting page's status polls are paastis's own traffic, not the
-	// app's, so they stay out of the proxied request metrics.
-	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, proxy.ReservedPathPrefix) {
-			p.handler.ServeHTTP(w, r)
-			return
-		}
-		measured.ServeHTTP(w, r)
-	})
+	var handler http.Handler = p.metrics.Proxy(p.handler)
 	if cfg.SystemAPIEnabled {
 		handler = api.SystemHandler(handler, api.SystemOptions{
 			Engine: p.engine,

@@ -145,9 +145,3 @@ func addProblems(problems *config.Error, found []string) {
 		}
 	}
 }
-
-// errUnknownProvider is returned when no factory exists for the configured
-// provider; config validation normally rejects such names first.
-func errUnknownProvider(name string) error {
-	return fmt.Errorf("provider %q is not supported by this build", name)
-}

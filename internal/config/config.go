@@ -103,15 +103,11 @@ type Config struct {
 	// default 15 minutes.
 	MaxIdleTime time.Duration
 
-	// ProviderName selects the provider that runs the apps:
-	// ProviderLocal, ProviderScalingo or ProviderCleverCloud. Env
-	// PROVIDER_NAME, default "local". The variable may list several
-	// providers separated by commas; ProviderName is then the first one
-	// and ProviderNames lists them all.
-	ProviderName string
-	// ProviderNames lists the providers that paastis watches, in the order
-	// of PROVIDER_NAME, without duplicates. When two providers report an app
-	// of the same name, the first one listed is routed.
+	// ProviderNames lists the providers that run the apps (ProviderLocal,
+	// ProviderScalingo, ProviderCleverCloud) in the order of PROVIDER_NAME,
+	// a comma list, without duplicates. When two providers report an app of
+	// the same name, the first one listed is routed. Env PROVIDER_NAME,
+	// default "local".
 	ProviderNames []string
 	// LocalConfig is the path of the apps file of the local provider. Env
 	// PROVIDER_LOCAL_CONFIG, default "examples/local/apps.yaml".
@@ -229,7 +225,6 @@ func Default() *Config {
 		RedisLeaseTTL:      30 * time.Second,
 		CheckingCron:       "* * * * *",
 		MaxIdleTime:        15 * time.Minute,
-		ProviderName:       ProviderLocal,
 		ProviderNames:      []string{ProviderLocal},
 		LocalConfig:        "examples/local/apps.yaml",
 		HooksTimeout:       30 * time.Second,
@@ -297,3 +292,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 	)
 }
+
+// ProviderName returns the first provider of PROVIDER_NAME, which wins for
+// apps of the same name.
+func (c *Config) ProviderName() string { return c.ProviderNames[0] }

@@ -185,7 +185,6 @@ func (d decoder) decodeProvider(cfg *Config) {
 		}
 		if len(names) > 0 {
 			cfg.ProviderNames = names
-			cfg.ProviderName = names[0]
 		}
 	}
 	if path, ok := d.lookup("PROVIDER_LOCAL_CONFIG"); ok {

@@ -62,7 +62,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"RedisLeaseTTL", cfg.RedisLeaseTTL, 30 * time.Second},
 		{"CheckingCron", cfg.CheckingCron, "* * * * *"},
 		{"MaxIdleTime", cfg.MaxIdleTime, 15 * time.Minute},
-		{"ProviderName", cfg.ProviderName, "local"},
+		{"ProviderName", cfg.ProviderName(), "local"},
 		{"LocalConfig", cfg.LocalConfig, "examples/local/apps.yaml"},
 		{"Hooks", cfg.Hooks, HookCommands{}},
 		{"HooksTimeout", cfg.HooksTimeout, 30 * time.Second},
@@ -152,7 +152,7 @@ func TestLoadReadsEveryValue(t *testing.T) {
 		{"RedisLeaseTTL", cfg.RedisLeaseTTL, 3 * time.Second},
 		{"CheckingCron", cfg.CheckingCron, "*/5 * * * *"},
 		{"MaxIdleTime", cfg.MaxIdleTime, 45 * time.Minute},
-		{"ProviderName", cfg.ProviderName, "scalingo"},
+		{"ProviderName", cfg.ProviderName(), "scalingo"},
 		{"LocalConfig", cfg.LocalConfig, "apps.yaml"},
 		{"Hooks", cfg.Hooks, HookCommands{"echo before start", "echo after start", "echo before stop", "echo after stop"}},
 		{"HooksTimeout", cfg.HooksTimeout, time.Minute},
@@ -507,8 +507,8 @@ func TestLoadProviderCredentialsPresent(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			cfg := mustLoad(t, test.values)
 
-			if cfg.ProviderName != test.values["PROVIDER_NAME"] {
-				t.Errorf("ProviderName = %q, expected %q", cfg.ProviderName, test.values["PROVIDER_NAME"])
+			if cfg.ProviderName() != test.values["PROVIDER_NAME"] {
+				t.Errorf("ProviderName = %q, expected %q", cfg.ProviderName(), test.values["PROVIDER_NAME"])
 			}
 		})
 	}
@@ -560,8 +560,8 @@ func TestLoadReadsSeveralProviders(t *testing.T) {
 			if !slices.Equal(cfg.ProviderNames, tt.want) {
 				t.Errorf("ProviderNames = %q, want %q", cfg.ProviderNames, tt.want)
 			}
-			if cfg.ProviderName != tt.want[0] {
-				t.Errorf("ProviderName = %q, want the first one %q", cfg.ProviderName, tt.want[0])
+			if cfg.ProviderName() != tt.want[0] {
+				t.Errorf("ProviderName = %q, want the first one %q", cfg.ProviderName(), tt.want[0])
 			}
 		})
 	}

@@ -145,8 +145,8 @@ func TestEnvSampleIsValidStart(t *testing.T) {
 		t.Fatalf("env.sample does not load: %v", err)
 	}
 
-	if cfg.ProviderName != ProviderLocal {
-		t.Errorf("ProviderName = %q, expected local", cfg.ProviderName)
+	if cfg.ProviderName() != ProviderLocal {
+		t.Errorf("ProviderName = %q, expected local", cfg.ProviderName())
 	}
 	if cfg.LocalConfig != "examples/local/apps.yaml" {
 		t.Errorf("LocalConfig = %q, expected examples/local/apps.yaml", cfg.LocalConfig)

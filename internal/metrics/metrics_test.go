@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,23 +23,21 @@ import (
 	"github.com/paastis/paastis/internal/registry/memory"
 )
 
-// appFromHost routes "<app>.localhost" to app when app is in known.
-func appFromHost(known ...string) func(*http.Request) (string, bool) {
-	return func(r *http.Request) (string, bool) {
+// labelByHost names the app of "<app>.localhost" on the response writer,
+// as the proxy does, when app is in known.
+func labelByHost(next http.Handler, known ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, _, _ := strings.Cut(r.Host, ".")
-		for _, app := range known {
-			if app == name {
-				return name, true
-			}
+		if recorder, ok := w.(interface{ RecordApp(string) }); ok && slices.Contains(known, name) {
+			recorder.RecordApp(name)
 		}
-		return "", false
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
-// serve runs handler behind the metrics middleware on a real listener.
 func serve(t *testing.T, m *metrics.Metrics, handler http.Handler, known ...string) *httptest.Server {
 	t.Helper()
-	server := httptest.NewServer(m.Proxy(handler, appFromHost(known...)))
+	server := httptest.NewServer(m.Proxy(labelByHost(handler, known...)))
 	t.Cleanup(server.Close)
 	return server
 }
@@ -466,13 +465,32 @@ var _ engine.Registry = (*failingRegistry)(nil)
 // the recorder is its one allocation per request.
 func BenchmarkProxy(b *testing.B) {
 	m := metrics.New(metrics.Options{})
-	handler := m.Proxy(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := m.Proxy(labelByHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
-	}), func(*http.Request) (string, bool) { return "blog", true })
+	}), "blog"))
 	req := httptest.NewRequest(http.MethodGet, "http://blog.localhost/", nil)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {
 		handler.ServeHTTP(w, req)
+	}
+}
+
+func TestProxySkipsOwnTraffic(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.paastis/status" {
+			w.(interface{ RecordOwnTraffic() }).RecordOwnTraffic()
+		}
+		w.Write([]byte("ok"))
+	})
+	server := serve(t, m, handler, "blog")
+
+	get(t, server, "blog.localhost", "/.paastis/status")
+	get(t, server, "blog.localhost", "/")
+
+	labels := prometheus.Labels{"app": "blog", "code": "2xx"}
+	if got := value(t, m, "paastis_proxy_requests_total", labels); got != 1 {
+		t.Errorf("paastis_proxy_requests_total%v = %v, expected 1: the status poll is not app traffic", labels, got)
 	}
 }

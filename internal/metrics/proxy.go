@@ -31,22 +31,21 @@ func (m *Metrics) series(app string) *appSeries {
 }
 
 // Proxy wraps the proxy handler to count its requests by app and status
-// class and to time them until their response headers. appOf returns the
-// name of the app that a request is for, and false for a Host that names
-// no known app, which is counted as UnknownApp. It must return the app's
-// own name, not an alias, so that each app has one label value.
-func (m *Metrics) Proxy(next http.Handler, appOf func(*http.Request) (string, bool)) http.Handler {
+// class and to time them until their response headers. The proxy names the
+// app of each request on the response writer (RecordApp), and a request it
+// never names is counted as UnknownApp. Requests that the proxy marks as
+// its own traffic (RecordOwnTraffic) are not counted.
+func (m *Metrics) Proxy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		begin := time.Now()
-		app, ok := appOf(r)
-		if !ok {
-			app = UnknownApp
-		}
-		recorder := &statusRecorder{ResponseWriter: w}
+		recorder := &statusRecorder{ResponseWriter: w, app: UnknownApp}
 
 		next.ServeHTTP(recorder, r)
+		if recorder.ownTraffic {
+			return
+		}
 
-		series := m.series(app)
+		series := m.series(recorder.app)
 		status := recorder.status
 		switch {
 		case status == 0 && recorder.hijacked:
@@ -79,7 +78,20 @@ type statusRecorder struct {
 	headersAt time.Time
 	status    int
 	hijacked  bool
+	// app is the app label of the request, UnknownApp until the proxy
+	// names it.
+	app string
+	// ownTraffic is true for requests that paastis serves itself on an
+	// app's host, such as the waiting page's status polls.
+	ownTraffic bool
 }
+
+// RecordApp labels the request with its app's own name (never an alias),
+// so that each app has one label value.
+func (s *statusRecorder) RecordApp(name string) { s.app = name }
+
+// RecordOwnTraffic excludes the request from the proxied request metrics.
+func (s *statusRecorder) RecordOwnTraffic() { s.ownTraffic = true }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	// 1xx responses other than 101 are interim: the final status follows.

@@ -125,7 +125,23 @@ func NewTransport() *http.Transport {
 	return t
 }
 
+// routeRecorder is implemented by response writers that label requests
+// with their app, such as the request metrics middleware.
+type routeRecorder interface {
+	// RecordApp names the app that the request is for, by its own name.
+	RecordApp(name string)
+	// RecordOwnTraffic marks a request that paastis serves itself on an
+	// app's host, such as a status poll, which is not the app's traffic.
+	RecordOwnTraffic()
+}
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	recorder, _ := w.(routeRecorder)
+	reserved := isReserved(r.URL.Path)
+	if reserved && recorder != nil {
+		recorder.RecordOwnTraffic()
+	}
+
 	// Route the Host header to an app.
 	name, err := AppName(r.Host, p.domain)
 	if err != nil {
@@ -140,10 +156,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}, page{Status: http.StatusNotFound})
 		return
 	}
+	if recorder != nil {
+		// An alias counts under the app's own name.
+		recorder.RecordApp(h.Name())
+	}
 
 	// Serve paastis's own paths, such as the status endpoint, without
 	// touching the app.
-	if isReserved(r.URL.Path) {
+	if reserved {
 		p.serveReserved(w, r, h)
 		return
 	}

@@ -353,3 +353,43 @@ func BenchmarkLookupAndActivity(b *testing.B) {
 		h.End(now)
 	}
 }
+
+// labelRecorder is a response writer that records what the proxy tells a
+// route recorder, as the metrics middleware does.
+type labelRecorder struct {
+	*httptest.ResponseRecorder
+	app        string
+	ownTraffic bool
+}
+
+func (l *labelRecorder) RecordApp(name string) { l.app = name }
+func (l *labelRecorder) RecordOwnTraffic()     { l.ownTraffic = true }
+
+func TestRouteRecorderLearnsAppAndOwnTraffic(t *testing.T) {
+	f := newFixture(t, true)
+	tests := []struct {
+		name           string
+		host, target   string
+		wantApp        string
+		wantOwnTraffic bool
+	}{
+		{"forwarded request names its app", "hello.localhost", "/page", "hello", false},
+		{"status poll is paastis traffic", "hello.localhost", StatusPath, "hello", true},
+		{"unknown host names no app", "nope.localhost", "/", "", false},
+		{"status poll on unknown host is paastis traffic", "nope.localhost", StatusPath, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tt.target, nil)
+			r.Host = tt.host
+			w := &labelRecorder{ResponseRecorder: httptest.NewRecorder()}
+			f.proxy.ServeHTTP(w, r)
+			if w.app != tt.wantApp {
+				t.Errorf("recorded app = %q, want %q", w.app, tt.wantApp)
+			}
+			if w.ownTraffic != tt.wantOwnTraffic {
+				t.Errorf("recorded own traffic = %v, want %v", w.ownTraffic, tt.wantOwnTraffic)
+			}
+		})
+	}
+}
