@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"time"
 
@@ -21,16 +19,10 @@ func runCleverCloud(ctx context.Context, args []string) error {
 	addr := flags.String("addr", "127.0.0.1:8091", "listen `address` of the fake API; loopback only, port 0 picks a free port")
 	seedPath := flags.String("seed", "", "JSON or YAML `file` of organisations and apps (default: three demo apps served by the fake itself)")
 	delay := flags.Duration("delay", 3*time.Second, "`duration` of a redeploy or an undeploy")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(flags, args); help || err != nil {
 		return err
 	}
-	if flags.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: see -help", flags.Args())
-	}
-	if err := cleverCheckLoopback(*addr); err != nil {
+	if err := checkLoopback(*addr); err != nil {
 		return err
 	}
 
@@ -60,23 +52,6 @@ func runCleverCloud(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	logger.Info("fake Clever Cloud API stopping")
 	return nil
-}
-
-// cleverCheckLoopback rejects listen addresses outside the loopback
-// interface, so that the fake, which accepts well-known credentials, is
-// never reachable from the network.
-func cleverCheckLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("invalid -addr %q: must be host:port, such as 127.0.0.1:8091", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("invalid -addr %q: the fake listens on a loopback address only, such as 127.0.0.1", addr)
 }
 
 // cleverPrintUsage prints the apps and the variables that point paastis at

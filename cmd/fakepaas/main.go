@@ -8,7 +8,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,4 +42,35 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fakepaas:", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags parses the flags of a subcommand. It reports help when the
+// user asked for -help, which the flag package has then printed.
+func parseFlags(flags *flag.FlagSet, args []string) (help bool, err error) {
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if flags.NArg() > 0 {
+		return false, fmt.Errorf("unexpected arguments %q: see -help", flags.Args())
+	}
+	return false, nil
+}
+
+// checkLoopback rejects a listen address outside the loopback range, since
+// a fake API has no business on the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid -addr %q: must be host:port, such as 127.0.0.1:8090", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("invalid -addr %q: the fake listens on a loopback address only, such as 127.0.0.1", addr)
 }

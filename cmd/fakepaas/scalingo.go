@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"time"
 
@@ -26,16 +24,10 @@ func runScalingo(ctx context.Context, args []string) error {
 	delay := flags.Duration("delay", 3*time.Second, "`duration` of a scale operation")
 	token := flags.String("token", scalingotest.DefaultAPIToken, "API `token` that the fake accepts")
 	rateLimit := flags.Int("rate-limit", 60, "requests per minute per token before the fake responds 429, as Scalingo does; 0 turns the limit off")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(flags, args); help || err != nil {
 		return err
 	}
-	if flags.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: see -help", flags.Args())
-	}
-	if err := scalingoCheckLoopback(*addr); err != nil {
+	if err := checkLoopback(*addr); err != nil {
 		return err
 	}
 	if *rateLimit < 0 {
@@ -76,23 +68,6 @@ func runScalingo(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	logger.Info("fake Scalingo API stopping")
 	return nil
-}
-
-// scalingoCheckLoopback rejects listen addresses outside the loopback
-// interface, so that the fake, which accepts a well-known token, is never
-// reachable from the network.
-func scalingoCheckLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("invalid -addr %q: must be host:port, such as 127.0.0.1:8090", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("invalid -addr %q: the fake listens on a loopback address only, such as 127.0.0.1", addr)
 }
 
 // scalingoReadSeed reads apps from a JSON or YAML file, either a list of
