@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,7 +104,7 @@ func TestCLIAppsWakeAndSleep(t *testing.T) {
 	const token = "cli-s3cret"
 	w := startAdminWorld(t, token, "alpha", "beta")
 	// The first sweep lists the apps.
-	eventually(t, 10*time.Second, "the apps are listed", func() bool { return w.appState("beta") == "stopped" })
+	testwait.Until(t, 10*time.Second, "the apps are listed", func() bool { return w.appState("beta") == "stopped" })
 
 	wake := runCLI(t, w.cliEnv, "wake", "alpha")
 	if wake.code != 0 || !strings.HasPrefix(wake.stdout, "alpha is running") {
@@ -147,7 +148,7 @@ func TestCLIAppsWakeAndSleep(t *testing.T) {
 	if sleep.code != 0 || !strings.HasPrefix(sleep.stdout, "alpha is stopped") {
 		t.Fatalf("sleep alpha: exit %d, stdout %q, stderr %q", sleep.code, sleep.stdout, sleep.stderr)
 	}
-	eventually(t, 10*time.Second, "alpha's process exits", func() bool { return !processAlive(pid) })
+	testwait.Until(t, 10*time.Second, "alpha's process exits", func() bool { return !processAlive(pid) })
 	if state := w.appState("alpha"); state != "stopped" {
 		t.Errorf("alpha is %s after sleep, expected stopped", state)
 	}
@@ -156,7 +157,7 @@ func TestCLIAppsWakeAndSleep(t *testing.T) {
 func TestCLIErrors(t *testing.T) {
 	const token = "cli-s3cret"
 	w := startAdminWorld(t, token, "alpha")
-	eventually(t, 10*time.Second, "the apps are listed", func() bool { return w.appState("alpha") == "stopped" })
+	testwait.Until(t, 10*time.Second, "the apps are listed", func() bool { return w.appState("alpha") == "stopped" })
 	unreachable := "http://127.0.0.1:" + strconv.Itoa(e2e.FreePort(t))
 
 	tests := []struct {
@@ -243,7 +244,7 @@ func TestSystemAPIAndMetricsOnRunningInstance(t *testing.T) {
 	})
 	w.paastis.WaitLog(t, "admin listening", 10*time.Second)
 	system := http.Header{"PaastisProxyTarget": {"system"}, "PaastisProxySystemApiToken": {systemToken}}
-	eventually(t, 10*time.Second, "the system API lists alpha", func() bool {
+	testwait.Until(t, 10*time.Second, "the system API lists alpha", func() bool {
 		status, body, err := w.paastis.Request(t.Context(), http.MethodGet, "anything", "/apps", system)
 		return err == nil && status == http.StatusOK && strings.Contains(body, `"name":"alpha"`)
 	})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/paastis/paastis/internal/testwait"
 	"io"
 	"net/http"
 	"os"
@@ -153,18 +154,6 @@ func processAlive(pid int) bool {
 	return len(fields) > 0 && fields[0] != "Z"
 }
 
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRequestWakesStoppedApp(t *testing.T) {
 	w := startWorld(t, []appSpec{{name: "alpha"}}, nil)
 	if got := w.starts("alpha"); got != 0 {
@@ -218,7 +207,7 @@ func TestIdleAppIsStoppedAndWokenAgain(t *testing.T) {
 		t.Fatalf("first request status = %d", status)
 	}
 	pid := w.pids("alpha")[0]
-	eventually(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(pid) })
+	testwait.Until(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(pid) })
 	w.paastis.WaitLog(t, "app stopped", 5*time.Second)
 
 	status, body := w.get("alpha", "/")
@@ -271,7 +260,7 @@ func TestWebsocketKeepsAppUp(t *testing.T) {
 	// Hold the socket open, quiet, for at least four sweeps of a
 	// one-second cron: more than three idle times.
 	sweeps := w.paastis.CountLog("sweep done")
-	eventually(t, 20*time.Second, "four sweeps", func() bool { return w.paastis.CountLog("sweep done") >= sweeps+4 })
+	testwait.Until(t, 20*time.Second, "four sweeps", func() bool { return w.paastis.CountLog("sweep done") >= sweeps+4 })
 	if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
 		t.Fatalf("write after 3 idle times: %v", err)
 	}
@@ -341,7 +330,7 @@ func TestHooksRunInOrderWithAppEnvironment(t *testing.T) {
 	if status, _ := w.get("alpha", "/"); status != http.StatusOK {
 		t.Fatalf("status = %d", status)
 	}
-	eventually(t, 15*time.Second, "the after-stop hook", func() bool {
+	testwait.Until(t, 15*time.Second, "the after-stop hook", func() bool {
 		data, _ := os.ReadFile(hookLog)
 		return strings.Contains(string(data), "after_stop")
 	})

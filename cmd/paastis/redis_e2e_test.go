@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paastis/paastis/internal/testwait"
 	"maps"
 	"net/http"
 	"os"
@@ -290,7 +291,7 @@ func TestRedisOtherInstanceTrafficKeepsAppAwake(t *testing.T) {
 	}
 
 	// Without traffic, the lease holder stops it.
-	eventually(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(pid) })
+	testwait.Until(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(pid) })
 	a.WaitLog(t, "app stopped", 5*time.Second)
 }
 
@@ -301,7 +302,7 @@ func TestRedisSweepMovesWhenHolderIsKilled(t *testing.T) {
 	a.WaitLog(t, "sweep lease acquired", 10*time.Second)
 	b := w.start("b")
 	sweepsA := a.CountLog("sweep done")
-	eventually(t, 10*time.Second, "two more sweeps of the lease holder", func() bool { return a.CountLog("sweep done") >= sweepsA+2 })
+	testwait.Until(t, 10*time.Second, "two more sweeps of the lease holder", func() bool { return a.CountLog("sweep done") >= sweepsA+2 })
 	if b.CountLog("sweep lease acquired") != 0 || b.CountLog("sweep done") != 0 {
 		t.Fatal("the second instance swept while the first one held the lease")
 	}
@@ -323,7 +324,7 @@ func TestRedisSweepMovesWhenHolderIsKilled(t *testing.T) {
 	if took := time.Since(killed); took > limit+time.Second {
 		t.Errorf("the other instance took the sweep %s after the kill, want within %s", took.Round(time.Millisecond), limit)
 	}
-	eventually(t, 5*time.Second, "the new lease holder to sweep", func() bool { return b.CountLog("sweep done") > 0 })
+	testwait.Until(t, 5*time.Second, "the new lease holder to sweep", func() bool { return b.CountLog("sweep done") > 0 })
 }
 
 func TestRedisOutageKeepsServingAndStopsNothing(t *testing.T) {
@@ -371,10 +372,10 @@ func TestRedisOutageKeepsServingAndStopsNothing(t *testing.T) {
 	// app is stopped once every instance could report.
 	w.redis.Restart()
 	a.WaitLog(t, "registry available again", 10*time.Second)
-	eventually(t, 10*time.Second, "the last access of busy in Redis again", func() bool {
+	testwait.Until(t, 10*time.Second, "the last access of busy in Redis again", func() bool {
 		return !w.lastAccess("busy").Before(outageBegin)
 	})
-	eventually(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(idlePid) })
+	testwait.Until(t, 15*time.Second, "the idle app's process to exit", func() bool { return !processAlive(idlePid) })
 	if got := a.CountLog("registry unavailable"); got != 1 {
 		t.Errorf("the outage was logged %d times in all, want once", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/paastis/paastis/internal/testwait"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -62,18 +63,6 @@ func lookup(t *testing.T, e *engine.Engine, name string) *engine.Handle {
 		t.Fatalf("app %q is not in the table", name)
 	}
 	return h
-}
-
-// eventually polls cond until it holds, or fails the test after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // logBuffer collects log output, safe for concurrent use.
@@ -390,12 +379,12 @@ func TestRedisSweepLeaseMovesWhenHolderDies(t *testing.T) {
 		return stop
 	}
 	crashA := run(a)
-	eventually(t, 5*time.Second, "the first instance to sweep", func() bool { return providerA.lists.Load() > 0 })
+	testwait.Until(t, 5*time.Second, "the first instance to sweep", func() bool { return providerA.lists.Load() > 0 })
 	run(b)
 
 	// Only the lease holder lists the provider's apps, sweep after sweep.
 	listsA := providerA.lists.Load()
-	eventually(t, 5*time.Second, "three more sweeps of the lease holder", func() bool { return providerA.lists.Load() >= listsA+3 })
+	testwait.Until(t, 5*time.Second, "three more sweeps of the lease holder", func() bool { return providerA.lists.Load() >= listsA+3 })
 	if got := providerB.lists.Load(); got != 0 {
 		t.Fatalf("the instance without the lease listed apps %d times, want 0", got)
 	}
@@ -403,7 +392,7 @@ func TestRedisSweepLeaseMovesWhenHolderDies(t *testing.T) {
 	// Ending Run without Close leaves the lease in Redis, as a crash does.
 	crashA()
 	crashed := time.Now()
-	eventually(t, lockTTL+lockTTL/3+tick+time.Second, "the other instance to take the sweep", func() bool { return providerB.lists.Load() > 0 })
+	testwait.Until(t, lockTTL+lockTTL/3+tick+time.Second, "the other instance to take the sweep", func() bool { return providerB.lists.Load() > 0 })
 	if took, limit := time.Since(crashed), lockTTL+lockTTL/3+tick; took > limit+200*time.Millisecond {
 		t.Errorf("the sweep moved after %s, want within the lease ttl, one renewal and one tick (%s)", took, limit)
 	}
@@ -453,7 +442,7 @@ func TestRedisOutageStopsNothingAndRecovers(t *testing.T) {
 	// The client dials again about once a second after failed dials.
 	server.Restart()
 	c.Advance(time.Hour)
-	eventually(t, 10*time.Second, "a sweep to save the records again after the restart", func() bool {
+	testwait.Until(t, 10*time.Second, "a sweep to save the records again after the restart", func() bool {
 		if e.Sweep(t.Context()) != nil {
 			return false
 		}

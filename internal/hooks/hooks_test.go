@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/paastis/paastis/internal/testwait"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -32,19 +33,6 @@ var testApp = engine.App{
 	Provider: "local",
 	Region:   "osc-fr1",
 	URL:      "http://127.0.0.1:9000",
-}
-
-// eventually polls condition every 10ms until it returns true, and fails
-// the test when timeout passes first.
-func eventually(t *testing.T, timeout time.Duration, what string, condition func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !condition() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // syncBuffer is a bytes.Buffer that a slog handler and the test may use
@@ -340,7 +328,7 @@ func TestRunHookTimeoutKillsProcessGroup(t *testing.T) {
 	if elapsed > timeout+5*time.Second {
 		t.Errorf("RunHook returned after %s, expected soon after the %s timeout", elapsed, timeout)
 	}
-	eventually(t, 5*time.Second, "the hook's background child is gone", func() bool {
+	testwait.Until(t, 5*time.Second, "the hook's background child is gone", func() bool {
 		return processGone(childPID)
 	})
 }
@@ -357,7 +345,7 @@ func TestRunHookCancelKillsProcessGroup(t *testing.T) {
 
 	result := make(chan error, 1)
 	go func() { result <- runner.RunHook(ctx, engine.AfterStop, testApp) }()
-	eventually(t, 5*time.Second, "the hook wrote its child's process id", func() bool {
+	testwait.Until(t, 5*time.Second, "the hook wrote its child's process id", func() bool {
 		_, err := os.Stat(pidFile)
 		return err == nil
 	})
@@ -374,7 +362,7 @@ func TestRunHookCancelKillsProcessGroup(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v does not wrap context.Canceled", err)
 	}
-	eventually(t, 5*time.Second, "the hook's background child is gone", func() bool {
+	testwait.Until(t, 5*time.Second, "the hook's background child is gone", func() bool {
 		return processGone(childPID)
 	})
 }

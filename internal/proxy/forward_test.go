@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/paastis/paastis/internal/testwait"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +77,7 @@ func TestStreamCountsAsActivityForItsWholeLife(t *testing.T) {
 	if err != nil || string(rest) != "last\n" {
 		t.Fatalf("rest of the stream = %q, %v", rest, err)
 	}
-	eventually(t, 5*time.Second, "the stream's end to be recorded", func() bool { return h.InFlight() == 0 })
+	testwait.Until(t, 5*time.Second, "the stream's end to be recorded", func() bool { return h.InFlight() == 0 })
 	if got := h.LastAccess(); !got.After(duringStream) {
 		t.Errorf("last access %v did not move at the end of the stream (was %v)", got, duringStream)
 	}
@@ -120,7 +121,7 @@ func TestWebsocketCountsAsActivityUntilClosed(t *testing.T) {
 	if err := conn.Close(websocket.StatusNormalClosure, ""); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	eventually(t, 5*time.Second, "the websocket's end to be recorded", func() bool { return h.InFlight() == 0 })
+	testwait.Until(t, 5*time.Second, "the websocket's end to be recorded", func() bool { return h.InFlight() == 0 })
 }
 
 func TestClientHangUpMidBodyLogs499(t *testing.T) {
@@ -136,8 +137,8 @@ func TestClientHangUpMidBodyLogs499(t *testing.T) {
 	cancel()
 	resp.Body.Close()
 
-	eventually(t, 5*time.Second, "a 499 log line", func() bool { return logs.Contains("status=499") })
-	eventually(t, 5*time.Second, "the request's end to be recorded", func() bool { return h.InFlight() == 0 })
+	testwait.Until(t, 5*time.Second, "a 499 log line", func() bool { return logs.Contains("status=499") })
+	testwait.Until(t, 5*time.Second, "the request's end to be recorded", func() bool { return h.InFlight() == 0 })
 	if text := logs.String(); !strings.Contains(text, `msg="client closed the request" app=hello status=499 path=/stream`) {
 		t.Errorf("the 499 line lacks the app or the path:\n%s", text)
 	}
@@ -168,7 +169,7 @@ func TestClientHangUpBeforeResponseLogs499(t *testing.T) {
 		t.Fatal("the canceled request succeeded")
 	}
 
-	eventually(t, 5*time.Second, "a 499 log line", func() bool { return logs.Contains("status=499") })
+	testwait.Until(t, 5*time.Second, "a 499 log line", func() bool { return logs.Contains("status=499") })
 	if text := logs.String(); !strings.Contains(text, "app=hello status=499") {
 		t.Errorf("the 499 line does not name the app:\n%s", text)
 	}
@@ -203,7 +204,7 @@ func TestUpstreamCutMidBodyIsNotLoggedAs499(t *testing.T) {
 		}
 	}
 
-	eventually(t, 5*time.Second, "the copy error in the logs", func() bool { return logs.Contains("read error during body copy") })
+	testwait.Until(t, 5*time.Second, "the copy error in the logs", func() bool { return logs.Contains("read error during body copy") })
 	if text := logs.String(); !strings.Contains(text, "app=hello") {
 		t.Errorf("the copy error does not name the app:\n%s", text)
 	}

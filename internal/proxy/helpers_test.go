@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // appRequest returns a request for the fixture's app, "hello", with the
@@ -39,19 +38,6 @@ var browserHeaders = []string{
 	"Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
 	"Sec-Fetch-Mode", "navigate",
 	"Sec-Fetch-Dest", "document",
-}
-
-// eventually polls cond every 10ms until it holds, or fails the test
-// after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // logBuffer collects log output, safe for concurrent use.

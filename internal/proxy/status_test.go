@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestStatusFollowsWake(t *testing.T) {
 			during.Waking, during.Ready, during.StartedAt, during.EndedAt)
 	}
 
-	eventually(t, 5*time.Second, "the app to run", func() bool { return h.State() == engine.StateRunning })
+	testwait.Until(t, 5*time.Second, "the app to run", func() bool { return h.State() == engine.StateRunning })
 	after := f.getStatus(t)
 	if !after.Ready || after.Waking || after.State != engine.StateRunning || after.EndedAt == nil || after.Error != "" {
 		t.Errorf("after the start: %+v; expected a ready app and an ended start", after)
@@ -89,7 +90,7 @@ func TestStatusReportsFailedStart(t *testing.T) {
 	if err := f.engine.BeginWake(h); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the start to fail", func() bool { return h.WakeStatus().Err != nil })
+	testwait.Until(t, 5*time.Second, "the start to fail", func() bool { return h.WakeStatus().Err != nil })
 
 	status := f.getStatus(t)
 	if status.Ready || status.Waking || status.EndedAt == nil {

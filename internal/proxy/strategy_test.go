@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"strings"
 	"testing"
@@ -153,7 +154,7 @@ func TestNavigationGetsPageAndBeginsWake(t *testing.T) {
 	}
 
 	h, _ := f.engine.Lookup("hello")
-	eventually(t, 5*time.Second, "the app to run after the waiting page", func() bool { return h.State() == engine.StateRunning })
+	testwait.Until(t, 5*time.Second, "the app to run after the waiting page", func() bool { return h.State() == engine.StateRunning })
 	if got := f.provider.starts.Load(); got != 1 {
 		t.Errorf("starts = %d, expected 1", got)
 	}

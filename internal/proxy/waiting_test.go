@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,7 +163,7 @@ func TestWaitingPageShowsFailedStart(t *testing.T) {
 		t.Fatalf("first navigation status = %d, expected 503", got)
 	}
 	h, _ := f.engine.Lookup("hello")
-	eventually(t, 5*time.Second, "the start to fail", func() bool { return h.WakeStatus().Err != nil })
+	testwait.Until(t, 5*time.Second, "the start to fail", func() bool { return h.WakeStatus().Err != nil })
 
 	w := f.do(appRequest(t, "GET", "/", nil, browserHeaders...))
 	if w.Code != http.StatusBadGateway {

@@ -1,6 +1,7 @@
 package clevercloud
 
 import (
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestEndToEndIdleAppStoppedThenWoken(t *testing.T) {
 		"WAKE_TIMEOUT":                          "30s",
 	})
 
-	eventually(t, 30*time.Second, "the sweep to stop the idle app", func() bool {
+	testwait.Until(t, 30*time.Second, "the sweep to stop the idle app", func() bool {
 		return !fake.Running(appHello) && fake.Calls(clevercloudtest.EndpointUndeploy) == 1
 	})
 

@@ -3,6 +3,7 @@ package clevercloud
 import (
 	"context"
 	"errors"
+	"github.com/paastis/paastis/internal/testwait"
 	"io"
 	"net/http"
 	"strings"
@@ -183,7 +184,7 @@ func TestStateDuringStart(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Start(t.Context(), app) }()
 
-	eventually(t, 5*time.Second, "State to report starting", func() bool {
+	testwait.Until(t, 5*time.Second, "State to report starting", func() bool {
 		state, err := p.State(t.Context(), app)
 		return err == nil && state == engine.StateStarting
 	})

@@ -1,6 +1,7 @@
 package scalingo_test
 
 import (
+	"github.com/paastis/paastis/internal/testwait"
 	"log/slog"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func TestTokenRenewalDuringRun(t *testing.T) {
 
 	// Sweep without pause until the bearer was renewed twice: no request
 	// may fail, and renewal before expiry keeps the 401s away.
-	eventually(t, 10*time.Second, "the bearer token is renewed twice", func() bool {
+	testwait.Until(t, 10*time.Second, "the bearer token is renewed twice", func() bool {
 		if _, err := provider.Apps(t.Context()); err != nil {
 			t.Fatalf("Apps: %v", err)
 		}

@@ -2,6 +2,7 @@ package scalingo_test
 
 import (
 	"context"
+	"github.com/paastis/paastis/internal/testwait"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestEndToEndIdleAppSleepsAndWakes(t *testing.T) {
 
 	t.Logf("paastis listening after %s", time.Since(start).Round(time.Millisecond))
 
-	eventually(t, 30*time.Second, "paastis stops the idle app", func() bool {
+	testwait.Until(t, 30*time.Second, "paastis stops the idle app", func() bool {
 		return fake.Formation("", "sleepy-app") == "web:0,worker:0"
 	})
 	t.Logf("idle app stopped after %s", time.Since(start).Round(time.Millisecond))

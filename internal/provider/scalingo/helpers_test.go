@@ -92,19 +92,6 @@ func sortedNames(apps map[string]engine.App) []string {
 	return names
 }
 
-// eventually polls condition until it returns true, and fails the test
-// when timeout passes first.
-func eventually(t *testing.T, timeout time.Duration, what string, condition func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !condition() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // logRecorder keeps the log records of a provider for assertions.
 type logRecorder struct {
 	mu      sync.Mutex

@@ -1,6 +1,7 @@
 package scalingo_test
 
 import (
+	"github.com/paastis/paastis/internal/testwait"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestStateFollowsStart(t *testing.T) {
 	}
 
 	var seen []engine.State
-	eventually(t, 5*time.Second, "the app runs", func() bool {
+	testwait.Until(t, 5*time.Second, "the app runs", func() bool {
 		state, err := provider.State(t.Context(), app)
 		if err != nil {
 			t.Fatalf("State: %v", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/paastis/paastis/internal/testwait"
 	"io"
 	"net/http"
 	"os"
@@ -75,18 +76,6 @@ func decode[T any](t *testing.T, body []byte) T {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
 	return v
-}
-
-// eventually polls cond every 10ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func newTestServer(t *testing.T, opts Options) *Server {
@@ -254,7 +243,7 @@ func TestServerRedeployLifecycle(t *testing.T) {
 		t.Errorf("deployment right after the redeploy = %+v, want WIP DEPLOY", d)
 	}
 	seen := map[string]bool{}
-	eventually(t, 5*time.Second, "the deployment to be OK", func() bool {
+	testwait.Until(t, 5*time.Second, "the deployment to be OK", func() bool {
 		for _, state := range s.InstanceStates(appID) {
 			seen[state] = true
 		}
@@ -301,7 +290,7 @@ func TestServerUndeploy(t *testing.T) {
 	if s.Running(appID) {
 		t.Error("Running = true while the instance stops")
 	}
-	eventually(t, 5*time.Second, "the instances to be gone", func() bool {
+	testwait.Until(t, 5*time.Second, "the instances to be gone", func() bool {
 		return len(s.InstanceStates(appID)) == 0
 	})
 	if got := s.AppState(appID); got != AppShouldBeDown {
