@@ -1,5 +1,5 @@
 // Command paastis is a reverse proxy that puts PaaS apps to sleep when
-// nobody uses them and wakes them on the next request.
+// they get no requests and wakes them on the next request.
 //
 // Usage:
 //

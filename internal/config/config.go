@@ -139,7 +139,7 @@ type Config struct {
 	// Env ADMIN_PORT, default 3001.
 	AdminPort int
 	// AdminAPIToken is the bearer token that admin API requests must
-	// carry, and that the dashboard asks for at login. Empty means no
+	// carry, and that the dashboard requests at login. Empty means no
 	// authentication, which is accepted only on a loopback AdminHost.
 	// Never log it. Env ADMIN_API_TOKEN, default empty.
 	AdminAPIToken string

@@ -223,7 +223,7 @@ func TestSweepRegistersNewApps(t *testing.T) {
 	}
 }
 
-func TestSweepStopsAppsIdleLongerThanMaxIdleTime(t *testing.T) {
+func TestSweepStopsIdleApps(t *testing.T) {
 	tests := []struct {
 		name        string
 		maxIdle     time.Duration

@@ -6,8 +6,9 @@ import (
 	"github.com/paastis/paastis/internal/engine"
 )
 
-// Engine is what the metrics read from the engine: its live events and,
-// at scrape time, the handles of its apps. *engine.Engine satisfies it.
+// Engine is the part of the engine that the metrics read: its live events
+// and, at scrape time, the handles of its apps. *engine.Engine satisfies
+// it.
 type Engine interface {
 	Subscribe(fn func(engine.Event)) (unsubscribe func())
 	Handles() []*engine.Handle

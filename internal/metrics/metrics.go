@@ -4,10 +4,10 @@
 // global default one, so that tests and several engines in one process do
 // not share counters.
 //
-// Label values are bounded: the "app" label only takes the names of apps
-// that the engine knows (the registry bounds them) or "unknown", provider
-// operations are fixed names chosen by the providers, and request paths
-// are never used.
+// Label values are bounded. The "app" label only takes the names of the
+// apps in the engine's table (the registry bounds them) or "unknown".
+// Provider operations are fixed names chosen by the providers, and request
+// paths are never used.
 package metrics
 
 import (
@@ -160,7 +160,7 @@ func New(opts Options) *Metrics {
 }
 
 // Handler returns the handler of the /metrics endpoint, in the Prometheus
-// text or OpenMetrics format as the scraper asks.
+// text or OpenMetrics format, as the scraper requests.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		Registry:          m.registry,
