@@ -279,3 +279,27 @@ func TestSystemAPIAndMetricsOnRunningInstance(t *testing.T) {
 		t.Error("/metrics counted the system API requests as proxied requests")
 	}
 }
+
+func TestCheckConfigListsMissingTokenOnce(t *testing.T) {
+	result := runCLI(t, map[string]string{"PROVIDER_NAME": "scalingo"}, "check-config")
+	if result.code != 1 {
+		t.Errorf("check-config exit code = %d, expected 1", result.code)
+	}
+	if got := strings.Count(result.stderr, "PROVIDER_SCALINGO_API_TOKEN: missing"); got != 1 {
+		t.Errorf("the missing token is listed %d times, expected once:\n%s", got, result.stderr)
+	}
+}
+
+func TestServeWarnsAboutLocalProviderOnRedis(t *testing.T) {
+	result := runCLI(t, map[string]string{
+		"PROVIDER_NAME": "local",
+		"REGISTRY_TYPE": "redis",
+		"REDIS_URL":     "redis://127.0.0.1:1/0",
+	}, "serve")
+	if result.code != 1 {
+		t.Errorf("serve exit code = %d, expected 1 without a Redis server", result.code)
+	}
+	if !strings.Contains(result.stderr, "with several instances on one Redis an app started by one instance cannot be stopped by another") {
+		t.Errorf("stderr lacks the warning about the local provider on Redis:\n%s", result.stderr)
+	}
+}
